@@ -1,0 +1,77 @@
+"""Wires the parts into one ASGI app. No logic lives here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from kefu import __version__
+from kefu.channels.chat.router import router as chat_router
+from kefu.channels.errors import RequestContextMiddleware, install_error_handlers
+from kefu.channels.openai_api.router import router as openai_router
+from kefu.channels.web.router import router as web_router
+from kefu.channels.web.router import static_files
+from kefu.conversation.pipeline import Pipeline
+from kefu.engines.base import Engine
+from kefu.engines.factory import build_engine
+from kefu.knowledge.service import KnowledgeBase, load_demo_if_empty
+from kefu.ops.health import router as ops_router
+from kefu.ops.logging import configure_logging
+from kefu.ops.settings import Settings
+from kefu.services import Services
+from kefu.store.repo import Store
+
+log = logging.getLogger(__name__)
+
+
+def build_services(settings: Settings, engine: Engine | None = None) -> Services:
+    store = Store(settings.database_url)
+    store.migrate()
+    store.ensure_tenant("default", "Default")
+    if settings.demo_data:
+        load_demo_if_empty(store, "default")
+    kb = KnowledgeBase(store)
+    engine = engine or build_engine(settings.engine)
+    return Services(settings, store, kb, engine, Pipeline(settings, store, kb, engine))
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None, configure_logs: bool = True) -> FastAPI:
+    settings = settings or Settings()
+    if configure_logs:
+        configure_logging(settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = build_services(settings, engine)
+        app.state.services = services
+        load = getattr(services.engine, "load", None)
+        if load is not None:  # the embedded model loads before the first customer waits for it
+            await services.store.run(load)
+        log.info(
+            "kefu ready",
+            extra={
+                "engine": services.engine.backend,
+                "model": services.engine.model,
+                "database": services.store.engine.url.get_backend_name(),
+            },
+        )
+        try:
+            yield
+        finally:
+            await services.engine.aclose()
+            services.store.close()
+
+    app = FastAPI(
+        title="kefu", version=__version__, lifespan=lifespan, description="Self-hosted AI customer service / 智能客服"
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.include_router(ops_router)
+    app.include_router(chat_router)
+    app.include_router(openai_router)
+    app.include_router(web_router)
+    app.mount("/static", static_files(), name="static")
+    return app

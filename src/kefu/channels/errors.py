@@ -1,0 +1,181 @@
+"""Errors as the customer sees them: a JSON body with a code and a bilingual message, a fitting
+status, a log line, and never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kefu.ops import metrics
+from kefu.ops.logging import request_id_var, session_id_var
+
+log = logging.getLogger(__name__)
+
+MESSAGES: dict[str, str] = {
+    "invalid_json": "请求不是有效的 JSON / The request body is not valid JSON",
+    "invalid_request": "请求字段缺失或类型错误 / Missing or invalid fields",
+    "empty_text": "消息不能为空 / The message text is empty",
+    "text_too_long": "消息过长 / The message is too long",
+    "body_too_large": "请求体过大 / The request body is too large",
+    "unsupported_media_type": "请使用 application/json / Content-Type must be application/json",
+    "unknown_session": "会话不存在 / Unknown session",
+    "unknown_tenant": "租户不存在 / Unknown tenant",
+    "not_found": "未找到 / Not found",
+    "method_not_allowed": "不支持的请求方法 / Method not allowed",
+    "internal_error": "服务暂时出错，请稍后再试 / Something went wrong, please try again",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str | None = None) -> None:
+        super().__init__(code)
+        self.status, self.code = status, code
+        self.message = message or MESSAGES.get(code, code)
+
+
+def error_body(code: str, message: str | None = None) -> dict:
+    return {"error": {"code": code, "message": message or MESSAGES.get(code, code)}}
+
+
+def error_response(status: int, code: str, message: str | None = None) -> JSONResponse:
+    if status < 500:
+        metrics.INPUT_REJECTED.labels(code).inc()
+    return JSONResponse(error_body(code, message), status_code=status)
+
+
+def validation_code(exc: RequestValidationError) -> tuple[int, str, str | None]:
+    errors = exc.errors()
+    for e in errors:
+        if e.get("type") == "json_invalid":
+            return 400, "invalid_json", None
+    first = errors[0] if errors else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+    detail = f"{MESSAGES['invalid_request']}: {where} {first.get('msg', '')}".strip()
+    return 422, "invalid_request", detail[:300]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        log.info("request rejected", extra={"code": exc.code, "path": request.url.path})
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        status, code, message = validation_code(exc)
+        log.info("request rejected", extra={"code": code, "path": request.url.path})
+        return error_response(status, code, message)
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return error_response(413, "body_too_large")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, BodyTooLarge):  # FastAPI wraps errors raised while reading the body
+            return error_response(413, "body_too_large")
+        if exc.status_code == 400:
+            return error_response(400, "invalid_request", f"{MESSAGES['invalid_request']}: {exc.detail}")
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, None if code != "http_error" else str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return error_response(500, "internal_error")
+
+
+class RequestContextMiddleware:
+    """Pure ASGI (no per-request task): a request id on every log line and response, a body size
+    limit enforced while reading, and a last-resort JSON 500."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        rid = _header(scope, b"x-request-id") or uuid.uuid4().hex[:16]
+        rid = rid[:64]
+        token = request_id_var.set(rid)
+        stoken = session_id_var.set(None)
+        if scope["type"] == "websocket":
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                request_id_var.reset(token)
+                session_id_var.reset(stoken)
+            return
+        length = _header(scope, b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+            await _send_json(send, 413, error_body("body_too_large"), rid)
+            request_id_var.reset(token)
+            return
+        received = 0
+        started = False
+        limit = self.max_body_bytes
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            msg = await receive()
+            if msg["type"] == "http.request":
+                received += len(msg.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge
+            return msg
+
+        async def send_with_id(msg: Message) -> None:
+            nonlocal started
+            if msg["type"] == "http.response.start":
+                started = True
+                msg["headers"] = [*msg.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(msg)
+
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        except BodyTooLarge:
+            if not started:
+                await _send_json(send, 413, error_body("body_too_large"), rid)
+        except Exception:
+            log.exception("unhandled error in request")
+            if not started:
+                await _send_json(send, 500, error_body("internal_error"), rid)
+        finally:
+            request_id_var.reset(token)
+            session_id_var.reset(stoken)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for k, v in scope.get("headers", ()):
+        if k == name:
+            return v.decode("latin-1")
+    return None
+
+
+async def _send_json(send: Send, status: int, body: dict, rid: str) -> None:
+    data = orjson.dumps(body)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+                (b"x-request-id", rid.encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})

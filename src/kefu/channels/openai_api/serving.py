@@ -1,0 +1,111 @@
+"""OpenAI-compatible serving: a chat-completions request becomes one kefu turn."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import orjson
+
+from kefu.channels.deps import check_text, valid_id
+from kefu.channels.errors import ApiError
+from kefu.channels.openai_api.protocol import (
+    ChatCompletion,
+    ChatCompletionMessage,
+    ChatCompletionRequest,
+    Choice,
+    CompletionUsage,
+)
+from kefu.conversation.types import Reply, Turn
+from kefu.ops.settings import Settings
+
+
+def to_turn(req: ChatCompletionRequest, tenant: str, session_id: str | None, settings: Settings) -> Turn:
+    """The last user message is the customer's text; earlier user/assistant messages are the
+    client's own history, used when kefu has none for this session."""
+    last_user = next((i for i in range(len(req.messages) - 1, -1, -1) if req.messages[i].role == "user"), None)
+    if last_user is None:
+        raise ApiError(422, "invalid_request", "messages 中没有 user 消息 / No user message in messages")
+    text = check_text(req.messages[last_user].text(), settings)
+    history = tuple(
+        ("assistant" if m.role == "assistant" else "user", m.text())
+        for m in req.messages[:last_user]
+        if m.role in ("user", "assistant") and m.text()
+    )
+    bot = req.model if req.model not in ("kefu", "") else "default"
+    return Turn(
+        tenant=tenant,
+        channel="openai",
+        customer=valid_id(req.user, "user"),
+        session=valid_id(session_id, "X-Session-Id"),
+        text=text,
+        service_type=valid_id(bot, "model") or "default",
+        client_history=history,
+    )
+
+
+def completion(req: ChatCompletionRequest, reply: Reply) -> ChatCompletion:
+    pt, ct = reply.prompt_tokens or 0, reply.completion_tokens or 0
+    return ChatCompletion(
+        id=f"chatcmpl-{uuid.uuid4().hex}",
+        created=int(time.time()),
+        model=req.model,
+        choices=[
+            Choice(
+                message=ChatCompletionMessage(content=reply.text),
+                finish_reason="stop" if reply.degraded else (reply.finish_reason or "stop"),
+            )
+        ],
+        usage=CompletionUsage(prompt_tokens=pt, completion_tokens=ct, total_tokens=pt + ct),
+        kefu={
+            "session_id": reply.session_id,
+            "sources": [s.public() for s in reply.sources],
+            "confidence": reply.confidence,
+            "degraded": reply.degraded,
+            "handed_off": reply.handed_off,
+        },
+    )
+
+
+async def stream_chunks(req: ChatCompletionRequest, reply: Reply) -> AsyncIterator[bytes]:
+    """`chat.completion.chunk` events. The frame around each delta is encoded once per reply."""
+    head = orjson.dumps(
+        {
+            "id": f"chatcmpl-{uuid.uuid4().hex}",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": req.model,
+        }
+    )[:-1]
+    yield (
+        b"data: " + head + b',"choices":[{"index":0,"delta":{"role":"assistant","content":""},'
+        b'"finish_reason":null}]}\n\n'
+    )
+    prefix = b"data: " + head + b',"choices":[{"index":0,"delta":{"content":'
+    suffix = b'},"finish_reason":null}]}\n\n'
+    async for delta in reply.deltas:
+        yield prefix + orjson.dumps(delta) + suffix
+    finish = "stop" if reply.degraded else (reply.finish_reason or "stop")
+    yield (
+        b"data: "
+        + head
+        + b',"choices":[{"index":0,"delta":{},"finish_reason":'
+        + orjson.dumps(finish)
+        + b"}],"
+        + b'"kefu":'
+        + orjson.dumps(
+            {"session_id": reply.session_id, "degraded": reply.degraded, "sources": [s.public() for s in reply.sources]}
+        )
+        + b"}\n\n"
+    )
+    if req.stream_options is not None and req.stream_options.include_usage:
+        pt, ct = reply.prompt_tokens or 0, reply.completion_tokens or 0
+        yield (
+            b"data: "
+            + head
+            + b',"choices":[],"usage":'
+            + orjson.dumps({"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct})
+            + b"}\n\n"
+        )
+    yield b"data: [DONE]\n\n"

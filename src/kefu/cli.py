@@ -1,0 +1,49 @@
+"""The `kefu` command."""
+
+from __future__ import annotations
+
+import typer
+
+from kefu import __version__
+
+app = typer.Typer(help="kefu: self-hosted AI customer service / 智能客服", no_args_is_help=True)
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Bind address (default from settings)"),
+    port: int | None = typer.Option(None, help="Port (default from settings)"),
+) -> None:
+    """Start kefu: migrations, demo knowledge base, engine, and the chat page."""
+    import uvicorn
+
+    from kefu.app import create_app
+    from kefu.ops.settings import Settings
+
+    settings = Settings()
+    h, p = host or settings.host, port or settings.port
+    shown = "127.0.0.1" if h in ("0.0.0.0", "::") else h
+    typer.echo(f"kefu {__version__}: engine={settings.engine.backend} model={settings.engine.model}")
+    typer.echo(f"聊天页面 / Chat page: http://{shown}:{p}/")
+    uvicorn.run(create_app(settings), host=h, port=p, log_config=None, access_log=False, timeout_graceful_shutdown=5)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from kefu.ops.settings import Settings
+    from kefu.store.repo import Store
+
+    store = Store(Settings().database_url)
+    store.migrate()
+    store.close()
+    typer.echo("ok")
+
+
+@app.command()
+def version() -> None:
+    typer.echo(__version__)
+
+
+if __name__ == "__main__":
+    app()

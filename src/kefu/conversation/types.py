@@ -1,0 +1,68 @@
+"""What goes into a turn and what comes out: every channel builds a Turn and renders a Reply."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Turn:
+    tenant: str
+    channel: str
+    customer: str | None
+    session: str | None
+    text: str
+    service_type: str = "default"
+    # Prior messages the client sent itself (OpenAI-style clients); used when the session is new.
+    client_history: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    title: str
+    snippet: str
+    score: float
+
+    def public(self) -> dict:
+        return {"id": self.id, "title": self.title, "snippet": self.snippet, "score": self.score}
+
+
+@dataclass
+class Reply:
+    """A reply in the making. Iterate `deltas` to stream it; the fields below the line are final
+    once the stream has ended (or call `collect()`)."""
+
+    session_id: str
+    sources: list[Source]
+    confidence: float
+    deltas: AsyncIterator[str]
+    handed_off: bool = False
+    # "faq" when answered from the FAQ directly, else "<backend>:<model>".
+    answered_by: str = ""
+    # ---- final once the stream ends
+    degraded: bool = False
+    text: str = ""
+    message_id: int | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    finish_reason: str | None = None
+    _parts: list[str] = field(default_factory=list, repr=False)
+
+    async def collect(self) -> Reply:
+        async for _ in self.deltas:
+            pass
+        return self
+
+    def public(self) -> dict:
+        return {
+            "session_id": self.session_id,
+            "message_id": self.message_id,
+            "text": self.text,
+            "sources": [s.public() for s in self.sources],
+            "confidence": self.confidence,
+            "handed_off": self.handed_off,
+            "degraded": self.degraded,
+            "answered_by": self.answered_by,
+        }

