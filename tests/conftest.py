@@ -46,8 +46,13 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         database_url=f"sqlite:///{tmp_path / 'kefu.db'}",
         demo_data=True,
         log_json=True,
-        engine=EngineSettings(backend="openai", base_url="http://127.0.0.1:9/v1", model="stand-in",
-                              first_token_timeout_s=2.0, timeout_s=5.0),
+        engine=EngineSettings(
+            backend="openai",
+            base_url="http://127.0.0.1:9/v1",
+            model="stand-in",
+            first_token_timeout_s=2.0,
+            timeout_s=5.0,
+        ),
     )
     base.update(overrides)
     return Settings(**base)
@@ -81,7 +86,7 @@ def pg_url() -> Iterator[str]:
     try:
         with admin.connect() as c:
             c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         admin.dispose()
         missing(f"PostgreSQL not reachable at 127.0.0.1:5432 ({type(e).__name__})")
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
@@ -98,8 +103,9 @@ class ServerThread:
 
     def __init__(self, app: object) -> None:
         self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None,
-                                                    lifespan="on", ws="websockets"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on")
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     @property
@@ -154,9 +160,24 @@ class LlamaServer:
 
     def start(self, timeout: float = 90) -> LlamaServer:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", self.gguf, "--host", "127.0.0.1",
-             "--port", str(self.port), "--n_ctx", "2048", "--model_alias", "smollm2"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                self.gguf,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--n_ctx",
+                "2048",
+                "--model_alias",
+                "smollm2",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

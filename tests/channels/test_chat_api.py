@@ -106,8 +106,9 @@ def test_malformed_and_missing(client: TestClient, path: str) -> None:
     assert_error(client.post(path, json={"text": 123}), 422, "invalid_request")
     assert_error(client.post(path, json=["text"]), 422, "invalid_request")
     assert_error(client.post(path, json={"text": "   \n\t"}), 422, "empty_text")
-    assert_error(client.post(path, content=b"text=hi", headers={"content-type": "text/plain"}), 415,
-                 "unsupported_media_type")
+    assert_error(
+        client.post(path, content=b"text=hi", headers={"content-type": "text/plain"}), 415, "unsupported_media_type"
+    )
     assert_error(client.post(path, content=b'{"text":"hi"}'), 415, "unsupported_media_type")
 
 
@@ -130,16 +131,20 @@ def test_unknown_and_cross_tenant_session(client: TestClient) -> None:
     sid = client.post("/api/chat", json={"text": "你好", "customer_id": "alice"}).json()["session_id"]
     assert_error(client.post("/api/chat", json={"text": "hi", "session_id": "nope"}), 404, "unknown_session")
     other = {"X-Tenant-Id": "acme"}
-    assert_error(client.post("/api/chat", json={"text": "hi", "session_id": sid}, headers=other), 404,
-                 "unknown_session")
+    assert_error(
+        client.post("/api/chat", json={"text": "hi", "session_id": sid}, headers=other), 404, "unknown_session"
+    )
     assert_error(client.get(f"/api/sessions/{sid}/messages", headers=other), 404, "unknown_session")
     # Another customer of the same tenant cannot continue Alice's session either.
-    assert_error(client.post("/api/chat", json={"text": "hi", "session_id": sid, "customer_id": "mallory"}), 404,
-                 "unknown_session")
-    assert_error(client.post("/api/chat", json={"text": "hi"}, headers={"X-Tenant-Id": "ghost"}), 404,
-                 "unknown_tenant")
-    assert_error(client.post("/api/chat", json={"text": "hi"}, headers={"X-Tenant-Id": "../etc"}), 400,
-                 "invalid_request")
+    assert_error(
+        client.post("/api/chat", json={"text": "hi", "session_id": sid, "customer_id": "mallory"}),
+        404,
+        "unknown_session",
+    )
+    assert_error(client.post("/api/chat", json={"text": "hi"}, headers={"X-Tenant-Id": "ghost"}), 404, "unknown_tenant")
+    assert_error(
+        client.post("/api/chat", json={"text": "hi"}, headers={"X-Tenant-Id": "../etc"}), 400, "invalid_request"
+    )
     assert len(client.get(f"/api/sessions/{sid}/messages").json()["messages"]) == 2
 
 
@@ -162,8 +167,7 @@ def test_hostile_text_is_stored_literally(client: TestClient, engine: QueueEngin
 
 
 def test_hostile_ids_and_nul(client: TestClient) -> None:
-    assert_error(client.post("/api/chat", json={"text": "hi", "session_id": "' OR 1=1 --"}), 422,
-                 "invalid_request")
+    assert_error(client.post("/api/chat", json={"text": "hi", "session_id": "' OR 1=1 --"}), 422, "invalid_request")
     assert_error(client.post("/api/chat", json={"text": "hi", "customer_id": "x" * 65}), 422, "invalid_request")
     assert_error(client.post("/api/chat", json={"text": "a\x00b"}), 422, "invalid_request")
     assert_error(client.get("/api/sessions/%27%20OR%201%3D1/messages"), 422, "invalid_request")

@@ -12,7 +12,24 @@ import orjson
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 session_id_var: ContextVar[str | None] = ContextVar("session_id", default=None)
 
-_RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "request_id",
+    "session_id",
+}
+_base_factory = logging.getLogRecordFactory()
+
+
+def _record_factory(*args: object, **kwargs: object) -> logging.LogRecord:
+    """Stamp the ids when the record is made, not when it is formatted (handlers may run later)."""
+    record = _base_factory(*args, **kwargs)
+    record.request_id = request_id_var.get()
+    record.session_id = session_id_var.get()
+    return record
+
+
+logging.setLogRecordFactory(_record_factory)
 
 
 class JsonFormatter(logging.Formatter):
@@ -24,8 +41,8 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),
-            "request_id": request_id_var.get(),
-            "session_id": session_id_var.get(),
+            "request_id": getattr(record, "request_id", None),
+            "session_id": getattr(record, "session_id", None),
         }
         for key, value in record.__dict__.items():
             if key not in _RESERVED and key not in doc and not key.startswith("_"):
@@ -38,7 +55,8 @@ class JsonFormatter(logging.Formatter):
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         base = super().format(record)
-        return f"{base} [req={request_id_var.get()} session={session_id_var.get()}]"
+        rid, sid = getattr(record, "request_id", None), getattr(record, "session_id", None)
+        return f"{base} [req={rid} session={sid}]"
 
 
 def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:

@@ -95,8 +95,8 @@ class Store:
         self._pool.shutdown(wait=True)
         self.engine.dispose()
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await asyncio.wrap_future(self._pool.submit(fn, *args, **kwargs))
 
     def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
         """Run without waiting: for writes that must happen even if the caller is cancelled."""

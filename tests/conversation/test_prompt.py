@@ -1,0 +1,35 @@
+from kefu.conversation.prompt import build_prompt, estimate_tokens, is_chinese
+from kefu.knowledge.keyword import Hit
+
+
+def hit(key: str, answer: str, score: float = 0.5) -> Hit:
+    return Hit(key, f"问题{key}", answer, "", "zh", score)
+
+
+def test_estimate_tokens_counts_cjk_per_character() -> None:
+    assert estimate_tokens("你好世界") == 4
+    assert estimate_tokens("hello world!") == 4
+    assert is_chinese("退款 refund") and not is_chinese("refund please")
+
+
+def test_history_trimmed_oldest_first() -> None:
+    history = [("user", f"旧问题{i}" * 20) if i % 2 == 0 else ("assistant", f"旧回答{i}" * 20) for i in range(30)]
+    msgs = build_prompt("系统", [], history, "新问题", context_window=600, max_tokens=100)
+    assert msgs[0].role == "system" and msgs[-1].content == "新问题"
+    kept = [m.content for m in msgs[1:-1]]
+    assert 0 < len(kept) < 30
+    assert kept[-1] == history[-1][1]  # the newest turns survive
+    assert sum(estimate_tokens(m.content) + 6 for m in msgs) <= 600 - 100
+
+
+def test_sources_in_system_prompt_and_kept_before_history() -> None:
+    hits = [hit("a", "答案A" * 10), hit("b", "答案B" * 10)]
+    msgs = build_prompt("你是客服。", hits, [("user", "很长的历史" * 200)], "问", context_window=400, max_tokens=100)
+    assert "答案A" in msgs[0].content and "答案B" in msgs[0].content
+    assert len(msgs) == 2  # the long history did not fit, the sources did
+
+
+def test_question_longer_than_window_is_cut() -> None:
+    msgs = build_prompt("sys", [], [], "长" * 5000, context_window=1024, max_tokens=256)
+    assert estimate_tokens(msgs[-1].content) <= 1024 - 256
+    assert msgs[-1].content.startswith("长")

@@ -1,0 +1,125 @@
+"""The store runs the same migrations and queries on SQLite and on the real PostgreSQL server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from kefu.store.repo import FaqRecord, Store, UnknownSession, UnknownTenant
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    url = f"sqlite:///{tmp_path / 'k.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    s = Store(url)
+    s.migrate()
+    s.migrate()  # idempotent: every start runs it
+    s.ensure_tenant("default")
+    s.ensure_tenant("acme")
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def test_schema(store: Store) -> None:
+    tables = set(inspect(store.engine).get_table_names())
+    assert {"tenants", "customers", "sessions", "messages", "bot_profiles", "faq_entries", "alembic_version"} <= tables
+    cols = {c["name"] for c in inspect(store.engine).get_columns("messages")}
+    assert {"role", "text", "created_at", "latency_ms", "engine", "prompt_tokens", "completion_tokens"} <= cols
+
+
+def test_turn_roundtrip_and_history(store: Store) -> None:
+    ctx = store.begin_turn("default", "alice", None, "web", "default", "你好", 10)
+    assert ctx.new_session and ctx.history == [] and ctx.bot.name == "default"
+    store.finish_turn(
+        "default",
+        ctx.session_id,
+        "您好！",
+        latency_ms=12.5,
+        engine="x:y",
+        prompt_tokens=10,
+        completion_tokens=3,
+        degraded=False,
+        sources=["faq-1"],
+    )
+    ctx2 = store.begin_turn("default", "alice", ctx.session_id, "web", "default", "在吗", 10)
+    assert not ctx2.new_session and ctx2.customer_id == ctx.customer_id
+    assert ctx2.history == [("user", "你好"), ("assistant", "您好！")]
+    msgs = store.session_messages("default", ctx.session_id)
+    assert [m.role for m in msgs] == ["user", "assistant", "user"]
+    assert msgs[1].sources == ["faq-1"]
+
+
+def test_history_limit_keeps_newest(store: Store) -> None:
+    ctx = store.begin_turn("default", None, None, "web", "default", "m0", 4)
+    for i in range(1, 8):
+        store.begin_turn("default", None, ctx.session_id, "web", "default", f"m{i}", 4)
+    last = store.begin_turn("default", None, ctx.session_id, "web", "default", "m8", 3)
+    assert [t for _, t in last.history] == ["m5", "m6", "m7"]
+
+
+def test_tenant_isolation(store: Store) -> None:
+    ctx = store.begin_turn("default", "alice", None, "web", "default", "秘密", 10)
+    with pytest.raises(UnknownSession):
+        store.begin_turn("acme", "alice", ctx.session_id, "web", "default", "hi", 10)
+    with pytest.raises(UnknownSession):
+        store.session_messages("acme", ctx.session_id)
+    with pytest.raises(UnknownSession):
+        store.begin_turn("default", "bob", ctx.session_id, "web", "default", "hi", 10)
+    with pytest.raises(UnknownTenant):
+        store.begin_turn("ghost", "alice", None, "web", "default", "hi", 10)
+    # Same external customer id in two tenants: two customers.
+    other = store.begin_turn("acme", "alice", None, "web", "default", "hi", 10)
+    assert other.customer_id != ctx.customer_id
+
+
+def test_unknown_service_type_falls_back_to_default_bot(store: Store) -> None:
+    store.upsert_bot("default", "presale", "你是售前顾问。", faq_threshold=0.95)
+    assert store.begin_turn("default", None, None, "web", "presale", "hi", 5).bot.system_prompt == "你是售前顾问。"
+    assert store.begin_turn("default", None, None, "web", "nope", "hi", 5).bot.name == "default"
+    assert store.bot_names("default") == ["default", "presale"]
+
+
+def test_faq_upsert_delete_version(store: Store) -> None:
+    v0 = store.faq_version("default")
+    store.upsert_faq(
+        "default", [FaqRecord("a", "问题一", "答案一", similar=["问法"]), FaqRecord("b", "问题二", "答案二")]
+    )
+    v1 = store.faq_version("default")
+    assert v1 != v0 and store.faq_count("default") == 2 and store.faq_count("acme") == 0
+    store.upsert_faq("default", [FaqRecord("a", "问题一", "新答案")])
+    assert [r.answer for r in store.list_faq("default")] == ["新答案", "答案二"]
+    assert store.faq_version("default") != v1
+    assert store.delete_faq("default", "b") and not store.delete_faq("default", "b")
+    assert not store.delete_faq("acme", "a")
+
+
+def test_concurrent_first_messages_of_one_customer(store: Store) -> None:
+    def turn(i: int) -> int:
+        return store.begin_turn("default", "same-customer", None, "web", "default", f"hi {i}", 5).customer_id
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = set(pool.map(turn, range(16)))
+    assert len(ids) == 1
+
+
+async def test_async_twins(store: Store) -> None:
+    ctx = await store.run(store.begin_turn, "default", None, None, "web", "default", "hi", 5)
+    mid = await store.run(
+        store.finish_turn,
+        "default",
+        ctx.session_id,
+        "ok",
+        latency_ms=1.0,
+        engine=None,
+        prompt_tokens=None,
+        completion_tokens=None,
+        degraded=True,
+        sources=None,
+    )
+    assert mid > ctx.user_message_id
