@@ -31,7 +31,7 @@ class OllamaEngine:
             r = await self._client.chat(
                 model=self.model, messages=_wire(messages), stream=False, options=self._options(params)
             )
-        except (ollama.ResponseError, httpx.HTTPError, ConnectionError) as e:
+        except (ollama.ResponseError, httpx.HTTPError, ConnectionError, ValueError) as e:
             raise EngineError(f"ollama failed: {e}", kind=_kind(e)) from e
         return Completion(
             text=r.message.content or "",
@@ -48,13 +48,18 @@ class OllamaEngine:
             it = await self._client.chat(
                 model=self.model, messages=_wire(messages), stream=True, options=self._options(params)
             )
+            done = False
             async for part in it:
                 if part.message and part.message.content:
                     yield part.message.content
-                if part.done and stats is not None:
-                    stats.prompt_tokens = part.prompt_eval_count
-                    stats.completion_tokens = part.eval_count
-                    stats.finish_reason = part.done_reason
+                if part.done:
+                    done = True
+                    if stats is not None:
+                        stats.prompt_tokens = part.prompt_eval_count
+                        stats.completion_tokens = part.eval_count
+                        stats.finish_reason = part.done_reason
+            if not done:  # Ollama always ends with a done object; without it the reply was cut short
+                raise EngineError("ollama stream ended without its final done object", kind="broken")
         except (ollama.ResponseError, httpx.HTTPError, ConnectionError, ValueError) as e:
             raise EngineError(f"ollama stream failed: {e}", kind=_kind(e)) from e
 
@@ -68,7 +73,7 @@ class OllamaEngine:
     async def embed(self, texts: list[str]) -> list[list[float]]:
         try:
             r = await self._client.embed(model=self.model, input=texts)
-        except (ollama.ResponseError, httpx.HTTPError, ConnectionError) as e:
+        except (ollama.ResponseError, httpx.HTTPError, ConnectionError, ValueError) as e:
             raise EngineError(f"ollama embed failed: {e}", kind=_kind(e)) from e
         return [list(v) for v in r.embeddings]
 
@@ -84,5 +89,8 @@ def _kind(e: Exception) -> str:
     if isinstance(e, httpx.TimeoutException):
         return "timeout"
     if isinstance(e, ollama.ResponseError):
-        return f"http_{e.status_code}"
+        # status -1: an {"error": ...} line inside a 200 stream (the runner died mid-reply)
+        return f"http_{e.status_code}" if e.status_code > 0 else "stream_error"
+    if isinstance(e, ValueError):
+        return "bad_response"
     return "connection"
