@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future
+from typing import Any
 
 from kefu.conversation.prompt import build_prompt, is_chinese
 from kefu.conversation.types import Reply, Source, Turn
@@ -37,18 +39,13 @@ class Pipeline:
         started = time.perf_counter()
         cfg = self.settings.engine
 
-        # 1. Session and history. The customer's message is recorded here, before anything can fail.
-        ctx = await self.store.run(
-            self.store.begin_turn,
-            turn.tenant,
-            turn.customer,
-            turn.session,
-            turn.channel,
-            turn.service_type,
-            turn.text,
-            self.settings.history_messages,
+        # 1. Session, bot profile and history. The customer's message is written while the engine
+        #    works on its first token; no reply text goes out before that write has succeeded.
+        ctx = await self.store.open_turn_async(
+            turn.tenant, turn.customer, turn.session, turn.service_type, self.settings.history_messages
         )
         session_id_var.set(ctx.session_id)
+        recorded = self.store.submit(self.store.record_customer_message, ctx, turn.channel, turn.text)
         history = ctx.history if not ctx.new_session or not turn.client_history else list(turn.client_history)
 
         # 2. Supporting passages from the knowledge base.
@@ -60,7 +57,7 @@ class Pipeline:
         # 3. A question that closely matches an FAQ entry is answered from it, without the engine.
         if hits and hits[0].score >= ctx.bot.faq_threshold:
             reply.answered_by = "faq"
-            reply.deltas = self._stream_and_record(turn, ctx, _faq_answer(hits[0]), hits, reply, started)
+            reply.deltas = self._stream_and_record(turn, ctx, recorded, _faq_answer(hits[0]), hits, reply, started)
             return reply
 
         # 4. The prompt: the bot's system prompt, the sources, history trimmed to the context window.
@@ -70,13 +67,14 @@ class Pipeline:
         stats = StreamStats()
         reply.answered_by = f"{self.engine.backend}:{self.engine.model}"
         deltas = self.engine.stream(messages, self.params, stats)
-        reply.deltas = self._stream_and_record(turn, ctx, deltas, hits, reply, started, stats)
+        reply.deltas = self._stream_and_record(turn, ctx, recorded, deltas, hits, reply, started, stats)
         return reply
 
     async def _stream_and_record(
         self,
         turn: Turn,
         ctx: TurnContext,
+        recorded: Future[int],
         deltas: AsyncIterator[str],
         hits: list[Hit],
         reply: Reply,
@@ -97,6 +95,7 @@ class Pipeline:
             # costs far less than arming a timer for every delta.
             async with asyncio.timeout(cfg.first_token_timeout_s):
                 first = await anext(it, None)
+            await asyncio.wrap_future(recorded)
             if first is not None:
                 metrics.TTFT.observe(time.perf_counter() - started)
                 deadline = loop.time() + cfg.timeout_s
@@ -117,6 +116,7 @@ class Pipeline:
             )
             fallback = self._fallback(turn.text, hits, partial=bool(parts))
             parts.append(fallback)
+            await asyncio.wrap_future(recorded)
             yield fallback
         finally:
             reply.text = "".join(parts)
@@ -133,8 +133,9 @@ class Pipeline:
                 degraded=reply.degraded,
                 sources=[s.id for s in reply.sources],
             )
-            # Recorded even if the customer went away mid-reply: submitted, not awaited on cancel.
-            fut = self.store.submit(self.store.finish_turn, *args, **kwargs)
+            # Recorded even if the customer went away mid-reply: submitted, not awaited on cancel,
+            # and written after the customer's message.
+            fut = self.store.submit(_after, recorded, self.store.finish_turn, *args, **kwargs)
             metrics.TURNS.labels(turn.channel, "degraded" if reason else "ok").inc()
             await _aclose(it)
         reply.message_id = await asyncio.wrap_future(fut)
@@ -157,6 +158,11 @@ class Pipeline:
             else "Sorry, the assistant cannot answer right now. Your question is recorded and an agent "
             "will follow up shortly."
         )
+
+
+def _after(first: Future, fn: Callable[..., int], *args: Any, **kwargs: Any) -> int:
+    first.result()
+    return fn(*args, **kwargs)
 
 
 async def _faq_answer(hit: Hit) -> AsyncIterator[str]:

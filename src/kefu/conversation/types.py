@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -48,10 +49,31 @@ class Reply:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     finish_reason: str | None = None
-    _parts: list[str] = field(default_factory=list, repr=False)
+    _first: asyncio.Future[str] | None = field(default=None, repr=False)
+
+    def begin(self) -> None:
+        """Start producing now (the engine request goes out), before the channel writes its own
+        headers: the engine's time to first token then overlaps the channel's work."""
+        if self._first is None:
+            self._first = asyncio.ensure_future(self.deltas.__anext__())
+
+    async def stream(self) -> AsyncIterator[str]:
+        """The deltas, starting with the one `begin` fetched, if it was called."""
+        first = self._first
+        try:
+            if first is not None:
+                try:
+                    yield await first
+                except StopAsyncIteration:
+                    return
+            async for delta in self.deltas:
+                yield delta
+        finally:
+            if first is not None and not first.done():
+                first.cancel()  # the customer went away before the first token
 
     async def collect(self) -> Reply:
-        async for _ in self.deltas:
+        async for _ in self.stream():
             pass
         return self
 

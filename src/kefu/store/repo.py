@@ -50,11 +50,12 @@ class BotView:
 class TurnContext:
     session_id: str
     tenant_id: str
-    customer_id: int
+    customer_id: int | None  # None until a new session's first message is recorded
     bot: BotView
     history: list[tuple[str, str]]
-    user_message_id: int
+    user_message_id: int | None
     new_session: bool
+    customer_ref: str | None = None
 
 
 @dataclass
@@ -162,6 +163,88 @@ class Store:
     # --- turns -----------------------------------------------------------------------------
     # The serving path uses Core statements and small caches: the ORM's unit of work cost more CPU
     # per turn than the rest of kefu together (measured with py-spy under load).
+    def open_turn(
+        self, tenant_id: str, customer_ref: str | None, session_id: str | None, bot_name: str, history_limit: int
+    ) -> TurnContext:
+        """Read what the prompt needs: the session (checked against tenant and customer), its bot
+        profile and recent history. A new session gets its id here and is written by
+        `record_customer_message`, so the engine can start before the database write ends."""
+        with self.engine.connect() as conn:
+            if session_id is None:
+                bot = self._bot_view(conn, tenant_id, bot_name)  # raises UnknownTenant
+                return self._new_context(tenant_id, customer_ref, bot)
+            sessions_t, messages_t = ChatSession.__table__, Message.__table__
+            row = conn.execute(
+                select(sessions_t.c.tenant_id, sessions_t.c.customer_id, sessions_t.c.bot_id).where(
+                    sessions_t.c.id == session_id
+                )
+            ).first()
+            if row is None or row.tenant_id != tenant_id:
+                raise UnknownSession(session_id)
+            if customer_ref is not None and self._customer_id(conn, tenant_id, customer_ref, create=False) != (
+                row.customer_id
+            ):
+                raise UnknownSession(session_id)
+            bot = self._bot_by_id(conn, row.bot_id) if row.bot_id is not None else None
+            bot = bot or self._bot_view(conn, tenant_id, bot_name)
+            rows = conn.execute(
+                select(messages_t.c.role, messages_t.c.text)
+                .where(messages_t.c.session_id == session_id)
+                .order_by(messages_t.c.id.desc())
+                .limit(history_limit)
+            ).all()
+            history = [(r.role, r.text) for r in reversed(rows)]
+            return TurnContext(session_id, tenant_id, row.customer_id, bot, history, None, False, customer_ref)
+
+    async def open_turn_async(
+        self, tenant_id: str, customer_ref: str | None, session_id: str | None, bot_name: str, history_limit: int
+    ) -> TurnContext:
+        """A new session whose bot profile is cached needs no database round trip at all."""
+        if session_id is None:
+            cached = self._bot_cache.get((tenant_id, bot_name))
+            if cached is not None and cached[1] > time.monotonic():
+                return self._new_context(tenant_id, customer_ref, cached[0])
+        return await self.run(self.open_turn, tenant_id, customer_ref, session_id, bot_name, history_limit)
+
+    @staticmethod
+    def _new_context(tenant_id: str, customer_ref: str | None, bot: BotView) -> TurnContext:
+        ref = customer_ref or f"anon-{uuid.uuid4().hex}"
+        return TurnContext(str(uuid.uuid4()), tenant_id, None, bot, [], None, True, ref)
+
+    def record_customer_message(self, ctx: TurnContext, channel: str, text: str) -> int:
+        """Write the customer's message (and, for a new session, the customer and the session)."""
+        sessions_t, messages_t = ChatSession.__table__, Message.__table__
+        now = utcnow()
+        with self.engine.begin() as conn:
+            if ctx.new_session:
+                ctx.customer_id = self._customer_id(conn, ctx.tenant_id, ctx.customer_ref or "")
+                conn.execute(
+                    insert(sessions_t).values(
+                        id=ctx.session_id,
+                        tenant_id=ctx.tenant_id,
+                        customer_id=ctx.customer_id,
+                        bot_id=ctx.bot.id,
+                        channel=channel,
+                        mode="bot",
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            else:
+                conn.execute(update(sessions_t).where(sessions_t.c.id == ctx.session_id).values(updated_at=now))
+            res = conn.execute(
+                insert(messages_t).values(
+                    session_id=ctx.session_id,
+                    tenant_id=ctx.tenant_id,
+                    role="user",
+                    text=text,
+                    created_at=now,
+                    degraded=False,
+                )
+            )
+            ctx.user_message_id = res.inserted_primary_key[0]
+            return ctx.user_message_id
+
     def begin_turn(
         self,
         tenant_id: str,
@@ -172,59 +255,10 @@ class Store:
         text: str,
         history_limit: int,
     ) -> TurnContext:
-        """Load or open the session, read its recent history and record the customer's message,
-        all in one transaction: the message is durable before the engine is called."""
-        sessions_t, messages_t = ChatSession.__table__, Message.__table__
-        now = utcnow()
-        with self.engine.begin() as conn:
-            if session_id is not None:
-                row = conn.execute(
-                    select(sessions_t.c.tenant_id, sessions_t.c.customer_id, sessions_t.c.bot_id).where(
-                        sessions_t.c.id == session_id
-                    )
-                ).first()
-                if row is None or row.tenant_id != tenant_id:
-                    raise UnknownSession(session_id)
-                if customer_ref is not None and self._customer_id(conn, tenant_id, customer_ref, create=False) != (
-                    row.customer_id
-                ):
-                    raise UnknownSession(session_id)
-                bot = self._bot_by_id(conn, row.bot_id) if row.bot_id is not None else None
-                bot = bot or self._bot_view(conn, tenant_id, bot_name)
-                rows = conn.execute(
-                    select(messages_t.c.role, messages_t.c.text)
-                    .where(messages_t.c.session_id == session_id)
-                    .order_by(messages_t.c.id.desc())
-                    .limit(history_limit)
-                ).all()
-                history = [(r.role, r.text) for r in reversed(rows)]
-                conn.execute(update(sessions_t).where(sessions_t.c.id == session_id).values(updated_at=now))
-                customer_id, new_session = row.customer_id, False
-            else:
-                bot = self._bot_view(conn, tenant_id, bot_name)  # raises UnknownTenant
-                customer_id = self._customer_id(conn, tenant_id, customer_ref or f"anon-{uuid.uuid4().hex}")
-                session_id = str(uuid.uuid4())
-                conn.execute(
-                    insert(sessions_t).values(
-                        id=session_id,
-                        tenant_id=tenant_id,
-                        customer_id=customer_id,
-                        bot_id=bot.id,
-                        channel=channel,
-                        mode="bot",
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-                history, new_session = [], True
-            res = conn.execute(
-                insert(messages_t).values(
-                    session_id=session_id, tenant_id=tenant_id, role="user", text=text, created_at=now, degraded=False
-                )
-            )
-            return TurnContext(
-                session_id, tenant_id, customer_id, bot, history, res.inserted_primary_key[0], new_session
-            )
+        """open_turn and record_customer_message in one call (tools and tests)."""
+        ctx = self.open_turn(tenant_id, customer_ref, session_id, bot_name, history_limit)
+        self.record_customer_message(ctx, channel, text)
+        return ctx
 
     def finish_turn(
         self,

@@ -57,7 +57,7 @@ def _sse(event: str, data: dict) -> bytes:
 
 async def _sse_events(reply: Reply) -> AsyncIterator[bytes]:
     yield _sse("meta", {"session_id": reply.session_id, "sources": [s.public() for s in reply.sources]})
-    async for delta in reply.deltas:
+    async for delta in reply.stream():
         yield b"event: delta\ndata: " + orjson.dumps({"text": delta}) + b"\n\n"
     yield _sse("done", reply.public())
 
@@ -67,6 +67,7 @@ async def chat_stream(
     body: ChatRequest, tenant: TenantDep, service_type: ServiceTypeDep, pipeline: PipelineDep, settings: SettingsDep
 ) -> StreamingResponse:
     reply = await start_turn(pipeline, make_turn(body, tenant, service_type, settings))
+    reply.begin()
     return StreamingResponse(
         _sse_events(reply),
         media_type="text/event-stream",
@@ -103,12 +104,13 @@ async def chat_ws(
                 await ws.send_text(orjson.dumps({"type": "error", **error_body(e.code, e.message)}).decode())
                 continue
             session_id = reply.session_id
+            reply.begin()
             await ws.send_text(
                 orjson.dumps(
                     {"type": "meta", "session_id": reply.session_id, "sources": [s.public() for s in reply.sources]}
                 ).decode()
             )
-            async for delta in reply.deltas:
+            async for delta in reply.stream():
                 await ws.send_text(orjson.dumps({"type": "delta", "text": delta}).decode())
             await ws.send_text(orjson.dumps({"type": "done", **reply.public()}).decode())
     except WebSocketDisconnect:

@@ -26,6 +26,7 @@ async def chat_completions(
     reply = await start_turn(pipeline, to_turn(req, tenant, x_session_id, settings))
     headers = {"X-Session-Id": reply.session_id}
     if req.stream:
+        reply.begin()
         return StreamingResponse(
             stream_chunks(req, reply),
             media_type="text/event-stream",

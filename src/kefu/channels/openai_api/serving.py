@@ -84,7 +84,7 @@ async def stream_chunks(req: ChatCompletionRequest, reply: Reply) -> AsyncIterat
     )
     prefix = b"data: " + head + b',"choices":[{"index":0,"delta":{"content":'
     suffix = b'},"finish_reason":null}]}\n\n'
-    async for delta in reply.deltas:
+    async for delta in reply.stream():
         yield prefix + orjson.dumps(delta) + suffix
     finish = "stop" if reply.degraded else (reply.finish_reason or "stop")
     yield (

