@@ -21,7 +21,7 @@ def build_engine(cfg: EngineSettings) -> Engine:
         )
     from kefu.engines.llamacpp import LlamaCppEngine
 
-    return LlamaCppEngine(cfg.model, cfg.model_path, cfg.context_window, cfg.n_threads)
+    return LlamaCppEngine(cfg.model, cfg.model_path, cfg.context_window, cfg.n_threads, timeout_s=cfg.timeout_s)
 
 
 def sampling(cfg: EngineSettings) -> SamplingParams:

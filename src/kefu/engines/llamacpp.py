@@ -43,9 +43,15 @@ class LlamaCppEngine:
     backend = "llamacpp"
 
     def __init__(
-        self, model: str, model_path: str | None = None, context_window: int = 2048, n_threads: int | None = None
+        self,
+        model: str,
+        model_path: str | None = None,
+        context_window: int = 2048,
+        n_threads: int | None = None,
+        timeout_s: float = 60.0,
     ) -> None:
         self.model = model
+        self.timeout_s = timeout_s
         self.model_path = model_path or default_gguf_path()
         self.context_window = context_window
         self.n_threads = n_threads
@@ -79,24 +85,21 @@ class LlamaCppEngine:
         )
 
     async def chat(self, messages: list[ChatMessage], params: SamplingParams) -> Completion:
-        def work() -> dict:
-            self.load()
-            return self._llm.create_chat_completion(**self._kwargs(messages, params))
-
+        """The stream, collected under the engine's timeout (generation stops when it passes)."""
+        stats = StreamStats()
+        parts: list[str] = []
         try:
-            r = await asyncio.get_running_loop().run_in_executor(self._pool, work)
-        except EngineError:
-            raise
-        except Exception as e:
-            raise EngineError(f"llama.cpp failed: {e}") from e
-        choice = r["choices"][0]
-        usage = r.get("usage") or {}
+            async with asyncio.timeout(self.timeout_s):
+                async for delta in self.stream(messages, params, stats):
+                    parts.append(delta)
+        except TimeoutError as e:
+            raise EngineError(f"llama.cpp passed its {self.timeout_s} s timeout", kind="timeout") from e
         return Completion(
-            text=choice["message"].get("content") or "",
+            text="".join(parts),
             model=self.model,
-            prompt_tokens=usage.get("prompt_tokens"),
-            completion_tokens=usage.get("completion_tokens"),
-            finish_reason=choice.get("finish_reason"),
+            prompt_tokens=stats.prompt_tokens,
+            completion_tokens=stats.completion_tokens,
+            finish_reason=stats.finish_reason,
         )
 
     async def stream(
@@ -122,6 +125,8 @@ class LlamaCppEngine:
                         stats.finish_reason = choice["finish_reason"]
                 if stats is not None:
                     stats.completion_tokens = n
+                    # llama.cpp's stream reports no usage: the context now holds prompt + reply.
+                    stats.prompt_tokens = max(int(getattr(self._llm, "n_tokens", 0)) - n, 0) or None
                 loop.call_soon_threadsafe(queue.put_nowait, _DONE)
             except Exception as e:
                 loop.call_soon_threadsafe(queue.put_nowait, e)
