@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from kefu.store.repo import FaqRecord, Store, UnknownSession, UnknownTenant
+from kefu.store.knowledge import FaqRecord
+from kefu.store.repo import Store, UnknownSession, UnknownTenant
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -86,15 +87,15 @@ def test_unknown_service_type_falls_back_to_default_bot(store: Store) -> None:
 
 
 def test_faq_upsert_delete_version(store: Store) -> None:
-    v0 = store.faq_version("default")
+    v0 = store.kb_version("default")
     store.upsert_faq(
         "default", [FaqRecord("a", "问题一", "答案一", similar=["问法"]), FaqRecord("b", "问题二", "答案二")]
     )
-    v1 = store.faq_version("default")
+    v1 = store.kb_version("default")
     assert v1 != v0 and store.faq_count("default") == 2 and store.faq_count("acme") == 0
     store.upsert_faq("default", [FaqRecord("a", "问题一", "新答案")])
     assert [r.answer for r in store.list_faq("default")] == ["新答案", "答案二"]
-    assert store.faq_version("default") != v1
+    assert store.kb_version("default") != v1
     assert store.delete_faq("default", "b") and not store.delete_faq("default", "b")
     assert not store.delete_faq("acme", "a")
 

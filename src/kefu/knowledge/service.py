@@ -8,7 +8,8 @@ import time
 from importlib import resources
 
 from kefu.knowledge.keyword import FaqIndex, Hit
-from kefu.store.repo import FaqRecord, Store
+from kefu.store.knowledge import FaqRecord
+from kefu.store.repo import Store
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class KnowledgeBase:
         now = time.monotonic()
         if cached is not None and now - cached[2] < self.refresh_s:
             return cached[1]
-        version = await self.store.run(self.store.faq_version, tenant_id)
+        version = await self.store.run(self.store.kb_version, tenant_id)
         if cached is not None and cached[0] == version:
             self._indexes[tenant_id] = (version, cached[1], now)
             return cached[1]

@@ -6,17 +6,18 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kefu.store.db import make_engine, migrate, session_factory
-from kefu.store.models import BotProfile, ChatSession, Customer, FaqEntry, Message, Tenant, utcnow
+from kefu.store.knowledge import KnowledgeQueries
+from kefu.store.models import BotProfile, ChatSession, Customer, Message, Tenant, utcnow
 
 T = TypeVar("T")
 
@@ -59,17 +60,6 @@ class TurnContext:
 
 
 @dataclass
-class FaqRecord:
-    key: str
-    question: str
-    answer: str
-    lang: str = "zh"
-    category: str = ""
-    similar: list[str] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-
-
-@dataclass
 class MessageView:
     id: int
     role: str
@@ -79,7 +69,7 @@ class MessageView:
     sources: list | None
 
 
-class Store:
+class Store(KnowledgeQueries):
     """The conversation store, sync core with async twins for the serving path."""
 
     cache_ttl_s = 5.0
@@ -346,50 +336,3 @@ class Store:
                 raise UnknownSession(session_id)
             rows = s.scalars(select(Message).where(Message.session_id == session_id).order_by(Message.id))
             return [MessageView(m.id, m.role, m.text, m.created_at.isoformat(), m.degraded, m.sources) for m in rows]
-
-    # --- FAQ -------------------------------------------------------------------------------
-    def faq_count(self, tenant_id: str) -> int:
-        with self.sessions() as s:
-            return s.scalar(select(func.count()).select_from(FaqEntry).where(FaqEntry.tenant_id == tenant_id))
-
-    def upsert_faq(self, tenant_id: str, records: Iterable[FaqRecord]) -> int:
-        n = 0
-        with self.sessions.begin() as s:
-            for r in records:
-                values = dict(
-                    lang=r.lang,
-                    category=r.category,
-                    question=r.question,
-                    similar=r.similar,
-                    answer=r.answer,
-                    tags=r.tags,
-                    updated_at=utcnow(),
-                )
-                res = s.execute(
-                    update(FaqEntry).where(FaqEntry.tenant_id == tenant_id, FaqEntry.key == r.key).values(**values)
-                )
-                if res.rowcount == 0:
-                    s.add(FaqEntry(tenant_id=tenant_id, key=r.key, **values))
-                n += 1
-        return n
-
-    def delete_faq(self, tenant_id: str, key: str) -> bool:
-        with self.sessions.begin() as s:
-            res = s.execute(delete(FaqEntry).where(FaqEntry.tenant_id == tenant_id, FaqEntry.key == key))
-            return res.rowcount > 0
-
-    def list_faq(self, tenant_id: str) -> list[FaqRecord]:
-        with self.sessions() as s:
-            rows = s.scalars(select(FaqEntry).where(FaqEntry.tenant_id == tenant_id).order_by(FaqEntry.id))
-            return [
-                FaqRecord(e.key, e.question, e.answer, e.lang, e.category, list(e.similar or []), list(e.tags or []))
-                for e in rows
-            ]
-
-    def faq_version(self, tenant_id: str) -> tuple[int, str | None]:
-        """Changes whenever an entry is added, edited or deleted: (count, newest update)."""
-        with self.sessions() as s:
-            row = s.execute(
-                select(func.count(), func.max(FaqEntry.updated_at)).where(FaqEntry.tenant_id == tenant_id)
-            ).one()
-            return int(row[0]), (row[1].isoformat() if row[1] is not None else None)

@@ -1,0 +1,191 @@
+"""Knowledge-base queries: FAQ entries, documents and their chunks, and the per-tenant version that
+every change bumps (indexes and the answer cache key on it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from kefu.store.models import FaqEntry, KbChunk, KbDocument, KbVersion, utcnow
+
+
+@dataclass
+class FaqRecord:
+    key: str
+    question: str
+    answer: str
+    lang: str = "zh"
+    category: str = ""
+    similar: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ChunkRecord:
+    id: int
+    document_id: int
+    document: str
+    section: str
+    position: int
+    text: str
+
+
+@dataclass
+class DocumentView:
+    id: int
+    name: str
+    title: str
+    format: str
+    chunks: int
+    updated_at: str
+
+
+class KnowledgeQueries:
+    """Mixed into `Store`; every write bumps the tenant's knowledge version in the same transaction."""
+
+    engine: Engine
+
+    # --- version -----------------------------------------------------------------------------
+    def kb_version(self, tenant_id: str) -> int:
+        with self.engine.connect() as conn:
+            v = conn.scalar(select(KbVersion.version).where(KbVersion.tenant_id == tenant_id))
+            return int(v or 0)
+
+    @staticmethod
+    def _bump(conn: Connection, tenant_id: str) -> None:
+        t = KbVersion.__table__
+        now = utcnow()
+        res = conn.execute(update(t).where(t.c.tenant_id == tenant_id).values(version=t.c.version + 1, updated_at=now))
+        if res.rowcount == 0:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(t).values(tenant_id=tenant_id, version=1, updated_at=now))
+            except IntegrityError:  # another writer created it first
+                conn.execute(
+                    update(t).where(t.c.tenant_id == tenant_id).values(version=t.c.version + 1, updated_at=now)
+                )
+
+    # --- FAQ ---------------------------------------------------------------------------------
+    def faq_count(self, tenant_id: str) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.scalar(select(func.count()).select_from(FaqEntry).where(FaqEntry.tenant_id == tenant_id)))
+
+    def upsert_faq(self, tenant_id: str, records: Iterable[FaqRecord]) -> int:
+        t = FaqEntry.__table__
+        n = 0
+        with self.engine.begin() as conn:
+            for r in records:
+                values = dict(
+                    lang=r.lang,
+                    category=r.category,
+                    question=r.question,
+                    similar=list(r.similar),
+                    answer=r.answer,
+                    tags=list(r.tags),
+                    updated_at=utcnow(),
+                )
+                res = conn.execute(update(t).where(t.c.tenant_id == tenant_id, t.c.key == r.key).values(**values))
+                if res.rowcount == 0:
+                    conn.execute(insert(t).values(tenant_id=tenant_id, key=r.key, **values))
+                n += 1
+            if n:
+                self._bump(conn, tenant_id)
+        return n
+
+    def delete_faq(self, tenant_id: str, key: str) -> bool:
+        with self.engine.begin() as conn:
+            res = conn.execute(delete(FaqEntry).where(FaqEntry.tenant_id == tenant_id, FaqEntry.key == key))
+            if res.rowcount:
+                self._bump(conn, tenant_id)
+            return res.rowcount > 0
+
+    def get_faq(self, tenant_id: str, key: str) -> FaqRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(FaqEntry.__table__).where(FaqEntry.tenant_id == tenant_id, FaqEntry.key == key)
+            ).first()
+            return _faq(row) if row is not None else None
+
+    def list_faq(self, tenant_id: str, offset: int = 0, limit: int | None = None) -> list[FaqRecord]:
+        with self.engine.connect() as conn:
+            q = select(FaqEntry.__table__).where(FaqEntry.tenant_id == tenant_id).order_by(FaqEntry.id).offset(offset)
+            if limit is not None:
+                q = q.limit(limit)
+            return [_faq(r) for r in conn.execute(q)]
+
+    # --- documents -----------------------------------------------------------------------------
+    def replace_document(
+        self,
+        tenant_id: str,
+        name: str,
+        title: str,
+        fmt: str,
+        content_hash: str,
+        chunks: Iterable[tuple[str, str]],
+    ) -> int:
+        """Store a document and its (section, text) chunks, replacing an earlier version by name."""
+        docs, chunks_t = KbDocument.__table__, KbChunk.__table__
+        now = utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(delete(docs).where(docs.c.tenant_id == tenant_id, docs.c.name == name))
+            doc_id = conn.execute(
+                insert(docs).values(
+                    tenant_id=tenant_id,
+                    name=name,
+                    title=title,
+                    format=fmt,
+                    content_hash=content_hash,
+                    created_at=now,
+                    updated_at=now,
+                )
+            ).inserted_primary_key[0]
+            rows = [
+                {"tenant_id": tenant_id, "document_id": doc_id, "position": i, "section": sec, "text": text}
+                for i, (sec, text) in enumerate(chunks)
+            ]
+            if rows:
+                conn.execute(insert(chunks_t), rows)
+            self._bump(conn, tenant_id)
+            return int(doc_id)
+
+    def delete_document(self, tenant_id: str, document_id: int) -> bool:
+        with self.engine.begin() as conn:
+            # Chunks first: SQLite only cascades with foreign keys on, which a shared file may not have.
+            conn.execute(delete(KbChunk).where(KbChunk.tenant_id == tenant_id, KbChunk.document_id == document_id))
+            res = conn.execute(
+                delete(KbDocument).where(KbDocument.tenant_id == tenant_id, KbDocument.id == document_id)
+            )
+            if res.rowcount:
+                self._bump(conn, tenant_id)
+            return res.rowcount > 0
+
+    def list_documents(self, tenant_id: str) -> list[DocumentView]:
+        d, c = KbDocument.__table__, KbChunk.__table__
+        with self.engine.connect() as conn:
+            n = select(func.count()).where(c.c.document_id == d.c.id).scalar_subquery()
+            rows = conn.execute(
+                select(d.c.id, d.c.name, d.c.title, d.c.format, d.c.updated_at, n.label("n"))
+                .where(d.c.tenant_id == tenant_id)
+                .order_by(d.c.id)
+            )
+            return [DocumentView(r.id, r.name, r.title, r.format, int(r.n), r.updated_at.isoformat()) for r in rows]
+
+    def list_chunks(self, tenant_id: str) -> list[ChunkRecord]:
+        d, c = KbDocument.__table__, KbChunk.__table__
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(c.c.id, c.c.document_id, d.c.name, c.c.section, c.c.position, c.c.text)
+                .join(d, d.c.id == c.c.document_id)
+                .where(c.c.tenant_id == tenant_id)
+                .order_by(c.c.document_id, c.c.position)
+            )
+            return [ChunkRecord(r.id, r.document_id, r.name, r.section, r.position, r.text) for r in rows]
+
+
+def _faq(row) -> FaqRecord:  # type: ignore[no-untyped-def]
+    return FaqRecord(
+        row.key, row.question, row.answer, row.lang, row.category, list(row.similar or []), list(row.tags or [])
+    )
