@@ -10,6 +10,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from kefu import __version__
+from kefu.admin.knowledge.router import MAX_FILES
+from kefu.admin.knowledge.router import router as kb_admin_router
 from kefu.channels.chat.router import router as chat_router
 from kefu.channels.errors import RequestContextMiddleware, install_error_handlers
 from kefu.channels.openai_api.router import router as openai_router
@@ -41,7 +43,7 @@ def build_services(settings: Settings, engine: Engine | None = None) -> Services
     store = Store(settings.database_url)
     if settings.setup_on_start:
         setup_database(store, settings)
-    kb = KnowledgeBase(store)
+    kb = KnowledgeBase(store, refresh_s=settings.kb_refresh_s)
     engine = engine or build_engine(settings.engine)
     return Services(settings, store, kb, engine, Pipeline(settings, store, kb, engine))
 
@@ -76,11 +78,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, c
         title="kefu", version=__version__, lifespan=lifespan, description="Self-hosted AI customer service / 智能客服"
     )
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        large_bodies={"/admin/kb/import": settings.max_upload_bytes * MAX_FILES + 1024 * 1024},
+    )
     app.include_router(ops_router)
     app.include_router(chat_router)
     app.include_router(openai_router)
     app.include_router(web_router)
+    app.include_router(kb_admin_router)
     app.mount("/static", static_files(), name="static")
     return app
 

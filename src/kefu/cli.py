@@ -5,8 +5,10 @@ from __future__ import annotations
 import typer
 
 from kefu import __version__
+from kefu.admin.cli import kb_app
 
 app = typer.Typer(help="kefu: self-hosted AI customer service / 智能客服", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
 
 
 @app.command()

@@ -96,9 +96,11 @@ class RequestContextMiddleware:
     """Pure ASGI (no per-request task): a request id on every log line and response, a body size
     limit enforced while reading, and a last-resort JSON 500."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, large_bodies: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Path prefixes that take larger bodies (file imports), with their own limits.
+        self.large_bodies = large_bodies or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -115,14 +117,17 @@ class RequestContextMiddleware:
                 request_id_var.reset(token)
                 session_id_var.reset(stoken)
             return
+        limit = self.max_body_bytes
+        for prefix, big in self.large_bodies.items():
+            if scope["path"].startswith(prefix):
+                limit = big
         length = _header(scope, b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+        if length is not None and (not length.isdigit() or int(length) > limit):
             await _send_json(send, 413, error_body("body_too_large"), rid)
             request_id_var.reset(token)
             return
         received = 0
         started = False
-        limit = self.max_body_bytes
 
         async def limited_receive() -> Message:
             nonlocal received

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -15,13 +16,15 @@ log = logging.getLogger(__name__)
 
 
 class KnowledgeBase:
-    """Indexes are rebuilt when a tenant's FAQ version changes; the version is checked at most every
-    `refresh_s` seconds, so an edit made by any instance shows up within that time."""
+    """Indexes are rebuilt when a tenant's knowledge version changes. The version (one primary-key
+    read) is checked before every question by default (`refresh_s=0`), so an edit made through any
+    instance answers the very next question everywhere; a larger `refresh_s` trades that for fewer reads."""
 
-    def __init__(self, store: Store, refresh_s: float = 2.0) -> None:
+    def __init__(self, store: Store, refresh_s: float = 0.0) -> None:
         self.store = store
         self.refresh_s = refresh_s
         self._indexes: dict[str, tuple[object, FaqIndex, float]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
     async def search(self, tenant_id: str, text: str, k: int = 3) -> list[Hit]:
         if k <= 0:
@@ -37,11 +40,15 @@ class KnowledgeBase:
         if cached is not None and cached[0] == version:
             self._indexes[tenant_id] = (version, cached[1], now)
             return cached[1]
-        entries = await self.store.run(self.store.list_faq, tenant_id)
-        idx = FaqIndex(entries)
-        self._indexes[tenant_id] = (version, idx, now)
-        log.info("faq index built", extra={"tenant": tenant_id, "entries": len(entries)})
-        return idx
+        async with self._locks.setdefault(tenant_id, asyncio.Lock()):  # one rebuild at a time
+            cached = self._indexes.get(tenant_id)
+            if cached is not None and cached[0] == version:
+                return cached[1]
+            entries = await self.store.run(self.store.list_faq, tenant_id)
+            idx = FaqIndex(entries)
+            self._indexes[tenant_id] = (version, idx, time.monotonic())
+            log.info("knowledge index built", extra={"tenant": tenant_id, "entries": len(entries), "version": version})
+            return idx
 
     def invalidate(self, tenant_id: str) -> None:
         self._indexes.pop(tenant_id, None)

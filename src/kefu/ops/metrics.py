@@ -13,3 +13,6 @@ TTFT = Histogram(
     "Time from the customer's message to the first token of the reply",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10),
 )
+KB_IMPORTED = Counter("kefu_kb_imported_total", "FAQ entries and document chunks imported", ["kind"])
+FAST_PATH = Counter("kefu_faq_fast_path_total", "Turns answered from the FAQ without the engine", ["tenant"])
+ANSWER_CACHE = Counter("kefu_answer_cache_total", "Answer cache lookups", ["result"])

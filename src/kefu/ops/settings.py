@@ -55,10 +55,15 @@ class Settings(BaseSettings):
     engine: EngineSettings = EngineSettings()
     # Load the demo online-shop knowledge base into an empty database on start.
     demo_data: bool = True
+    # Admin API: a bearer token; without one, only clients on this machine (loopback) may use it.
+    admin_token: str | None = None
+    max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024)
     max_message_chars: int = Field(4000, ge=1)
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     history_messages: int = Field(20, ge=0)
     kb_top_k: int = Field(3, ge=0)
+    # Seconds between checks of the knowledge version; 0 checks before every question.
+    kb_refresh_s: float = Field(0.0, ge=0)
     log_level: str = "INFO"
     log_json: bool = True
 

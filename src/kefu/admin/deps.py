@@ -1,0 +1,30 @@
+"""Admin access: `Authorization: Bearer <KEFU_ADMIN_TOKEN>`, or, with no token configured, only from
+this machine. Roles and JWT come with the access-control issue."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from kefu.channels.errors import ApiError
+
+LOOPBACK = {"127.0.0.1", "::1", "localhost", "testclient"}
+
+
+async def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    token = request.app.state.services.settings.admin_token
+    if token:
+        given = (authorization or "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            raise ApiError(401, "unauthorized", "需要管理员令牌 / Admin token required")
+        return
+    host = request.client.host if request.client else ""
+    if host not in LOOPBACK:
+        raise ApiError(
+            403, "forbidden", "未配置 KEFU_ADMIN_TOKEN 时仅允许本机访问 / Set KEFU_ADMIN_TOKEN for remote admin"
+        )
+
+
+AdminDep = Depends(require_admin)

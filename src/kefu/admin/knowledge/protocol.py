@@ -1,0 +1,82 @@
+"""Wire types of the knowledge admin API (FaqX families as in the FastAPI template)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class FaqBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=2000)
+    answer: str = Field(min_length=1, max_length=20000)
+    similar: list[str] = Field(default_factory=list, max_length=200)
+    category: str = Field(default="", max_length=64)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    lang: str | None = Field(default=None, pattern=r"^(zh|en)$")
+
+    @field_validator("question", "answer")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v
+
+    @field_validator("similar", "tags")
+    @classmethod
+    def _items(cls, v: list[str]) -> list[str]:
+        if any(len(x) > 2000 for x in v):
+            raise ValueError("an item is longer than 2000 characters")
+        return [x for x in (s.strip() for s in v) if x]
+
+
+class FaqUpsert(FaqBase):
+    pass
+
+
+class FaqPublic(FaqBase):
+    model_config = ConfigDict(extra="ignore")
+    key: str
+
+
+class FaqList(BaseModel):
+    items: list[FaqPublic]
+    offset: int
+    count: int
+
+
+class DocumentPublic(BaseModel):
+    id: int
+    name: str
+    title: str
+    format: str
+    chunks: int
+    updated_at: str
+
+
+class SearchHit(BaseModel):
+    id: str
+    kind: str
+    title: str
+    snippet: str
+    score: float
+
+
+class ImportFailure(BaseModel):
+    file: str
+    reason: str
+
+
+class ImportedFilePublic(BaseModel):
+    name: str
+    kind: str
+    faqs: int
+    chunks: int
+
+
+class ImportReportPublic(BaseModel):
+    imported: list[ImportedFilePublic]
+    failed: list[ImportFailure]
+    faqs: int
+    chunks: int
+    seconds: float

@@ -1,0 +1,107 @@
+"""Knowledge admin API: list, import, edit, delete, search. Every change reaches the next question."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, UploadFile
+
+from kefu.admin.deps import AdminDep
+from kefu.admin.knowledge.protocol import DocumentPublic, FaqList, FaqPublic, FaqUpsert, ImportReportPublic, SearchHit
+from kefu.channels.deps import JsonBody, ServicesDep, TenantDep
+from kefu.channels.errors import ApiError
+from kefu.knowledge.importer import import_sources
+from kefu.knowledge.loaders import detect_lang
+from kefu.store.knowledge import FaqRecord
+
+router = APIRouter(prefix="/admin/kb", tags=["admin: knowledge"], dependencies=[AdminDep])
+_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+MAX_FILES = 50
+
+
+def _key(key: str) -> str:
+    if not _KEY.match(key):
+        raise ApiError(422, "invalid_request", "条目编号格式错误 / Invalid entry key")
+    return key
+
+
+@router.get("/faqs", response_model=FaqList)
+async def list_faqs(
+    tenant: TenantDep,
+    services: ServicesDep,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict:
+    items = await services.store.run(services.store.list_faq, tenant, offset, limit)
+    return {"items": [r.__dict__ for r in items], "offset": offset, "count": len(items)}
+
+
+@router.get("/faqs/{key}", response_model=FaqPublic)
+async def get_faq(key: str, tenant: TenantDep, services: ServicesDep) -> dict:
+    rec = await services.store.run(services.store.get_faq, tenant, _key(key))
+    if rec is None:
+        raise ApiError(404, "not_found")
+    return rec.__dict__
+
+
+@router.put("/faqs/{key}", response_model=FaqPublic, dependencies=[JsonBody])
+async def put_faq(key: str, body: FaqUpsert, tenant: TenantDep, services: ServicesDep) -> dict:
+    rec = FaqRecord(
+        key=_key(key),
+        question=body.question.strip(),
+        answer=body.answer.strip(),
+        lang=body.lang or detect_lang(body.question),
+        category=body.category,
+        similar=body.similar,
+        tags=body.tags,
+    )
+    await services.store.run(services.store.upsert_faq, tenant, [rec])
+    return rec.__dict__
+
+
+@router.delete("/faqs/{key}", status_code=204)
+async def delete_faq(key: str, tenant: TenantDep, services: ServicesDep) -> None:
+    if not await services.store.run(services.store.delete_faq, tenant, _key(key)):
+        raise ApiError(404, "not_found")
+
+
+@router.get("/documents", response_model=list[DocumentPublic])
+async def list_documents(tenant: TenantDep, services: ServicesDep) -> list:
+    return [d.__dict__ for d in await services.store.run(services.store.list_documents, tenant)]
+
+
+@router.delete("/documents/{document_id}", status_code=204)
+async def delete_document(document_id: int, tenant: TenantDep, services: ServicesDep) -> None:
+    if not await services.store.run(services.store.delete_document, tenant, document_id):
+        raise ApiError(404, "not_found")
+
+
+@router.post("/import", response_model=ImportReportPublic)
+async def import_files(request: Request, files: list[UploadFile], tenant: TenantDep, services: ServicesDep) -> dict:
+    """Multipart upload of FAQ tables and documents; the report lists what failed and why."""
+    if len(files) > MAX_FILES:
+        raise ApiError(413, "too_many_files", f"一次最多 {MAX_FILES} 个文件 / At most {MAX_FILES} files per import")
+    limit = services.settings.max_upload_bytes
+    sources: list[tuple[str, bytes]] = []
+    for f in files:
+        data = await f.read(limit + 1)
+        if len(data) > limit:
+            raise ApiError(413, "body_too_large", f"{f.filename}: 文件过大 / file larger than {limit} bytes")
+        sources.append(((f.filename or "upload").replace("/", "_")[-200:], data))
+    result = await services.store.run(import_sources, services.store, tenant, sources)
+    return result.public()
+
+
+@router.get("/search", response_model=list[SearchHit])
+async def search(
+    tenant: TenantDep,
+    services: ServicesDep,
+    q: Annotated[str, Query(min_length=1, max_length=4000)],
+    k: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> list:
+    hits = await services.kb.search(tenant, q, k)
+    return [
+        {"id": h.key, "kind": getattr(h, "kind", "faq"), "title": h.question, "snippet": h.snippet(), "score": h.score}
+        for h in hits
+    ]
