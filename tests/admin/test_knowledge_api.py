@@ -102,3 +102,17 @@ def test_admin_token_required_when_configured(tmp_path) -> None:  # type: ignore
         assert c.get("/admin/kb/faqs", headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert c.get("/admin/kb/faqs", headers={"Authorization": "Bearer s3cret"}).status_code == 200
         assert c.post("/api/chat", json={"text": "如何修改收货地址？"}).status_code == 200  # customers need none
+
+
+def test_unknown_tenant_and_invalid_unicode(client: TestClient) -> None:
+    body = {"question": "q", "answer": "a"}
+    r = client.put("/admin/kb/faqs/x", json=body, headers={"X-Tenant-Id": "null"})
+    assert r.status_code == 404 and r.json()["error"]["code"] == "unknown_tenant"
+    raw = b'{"question": "\\ud800", "answer": "a"}'
+    r = client.put("/admin/kb/faqs/x", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    raw = b'{"question": "q", "answer": "a", "tags": ["\\udb6d\\udf5f", "\\ud947"]}'
+    r = client.put("/admin/kb/faqs/x", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    r = client.post("/api/chat", content=b'{"text": "hi \\ud800"}', headers={"content-type": "application/json"})
+    assert r.status_code == 422

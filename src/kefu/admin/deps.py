@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from kefu.channels.deps import TenantDep
 from kefu.channels.errors import ApiError
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost", "testclient"}
@@ -28,3 +29,14 @@ async def require_admin(request: Request, authorization: Annotated[str | None, H
 
 
 AdminDep = Depends(require_admin)
+
+
+async def existing_tenant(request: Request, tenant: TenantDep) -> str:
+    """Admin writes need a tenant that exists (customers' turns check it in the pipeline)."""
+    store = request.app.state.services.store
+    if not await store.run(store.tenant_exists, tenant):
+        raise ApiError(404, "unknown_tenant")
+    return tenant
+
+
+AdminTenantDep = Annotated[str, Depends(existing_tenant)]

@@ -74,9 +74,18 @@ def check_text(text: str, settings: Settings) -> str:
             f"消息过长（最多 {settings.max_message_chars} 字） / Message too long "
             f"(max {settings.max_message_chars} characters)",
         )
-    if "\x00" in text:
-        raise ApiError(422, "invalid_request", "消息含有非法字符 / The message contains a NUL character")
+    if "\x00" in text or not is_valid_unicode(text):
+        raise ApiError(422, "invalid_request", "消息含有非法字符 / The message contains invalid characters")
     return text
+
+
+def is_valid_unicode(text: str) -> bool:
+    """False for lone surrogates (JSON allows "\\ud800"; UTF-8 and the database do not)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 async def start_turn(pipeline: Pipeline, turn: Turn) -> Reply:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from kefu.channels.deps import is_valid_unicode
+
 
 class FaqBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -14,6 +16,12 @@ class FaqBase(BaseModel):
     category: str = Field(default="", max_length=64)
     tags: list[str] = Field(default_factory=list, max_length=50)
     lang: str | None = Field(default=None, pattern=r"^(zh|en)$")
+
+    @field_validator("question", "answer", "category")
+    @classmethod
+    def _text(cls, v: str) -> str:
+        _check_chars(v)
+        return v
 
     @field_validator("question", "answer")
     @classmethod
@@ -27,7 +35,14 @@ class FaqBase(BaseModel):
     def _items(cls, v: list[str]) -> list[str]:
         if any(len(x) > 2000 for x in v):
             raise ValueError("an item is longer than 2000 characters")
+        for x in v:
+            _check_chars(x)
         return [x for x in (s.strip() for s in v) if x]
+
+
+def _check_chars(v: str) -> None:
+    if "\x00" in v or not is_valid_unicode(v):
+        raise ValueError("contains invalid characters (NUL or lone surrogates)")
 
 
 class FaqUpsert(FaqBase):

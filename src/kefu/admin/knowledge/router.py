@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, UploadFile
+from fastapi import APIRouter, Path, Query, Request, UploadFile
 
-from kefu.admin.deps import AdminDep
+from kefu.admin.deps import AdminDep, AdminTenantDep
 from kefu.admin.knowledge.protocol import DocumentPublic, FaqList, FaqPublic, FaqUpsert, ImportReportPublic, SearchHit
-from kefu.channels.deps import JsonBody, ServicesDep, TenantDep
+from kefu.channels.deps import JsonBody, ServicesDep
 from kefu.channels.errors import ApiError
 from kefu.knowledge.importer import import_sources
 from kefu.knowledge.loaders import detect_lang
@@ -28,7 +28,7 @@ def _key(key: str) -> str:
 
 @router.get("/faqs", response_model=FaqList)
 async def list_faqs(
-    tenant: TenantDep,
+    tenant: AdminTenantDep,
     services: ServicesDep,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -38,7 +38,7 @@ async def list_faqs(
 
 
 @router.get("/faqs/{key}", response_model=FaqPublic)
-async def get_faq(key: str, tenant: TenantDep, services: ServicesDep) -> dict:
+async def get_faq(key: str, tenant: AdminTenantDep, services: ServicesDep) -> dict:
     rec = await services.store.run(services.store.get_faq, tenant, _key(key))
     if rec is None:
         raise ApiError(404, "not_found")
@@ -46,7 +46,7 @@ async def get_faq(key: str, tenant: TenantDep, services: ServicesDep) -> dict:
 
 
 @router.put("/faqs/{key}", response_model=FaqPublic, dependencies=[JsonBody])
-async def put_faq(key: str, body: FaqUpsert, tenant: TenantDep, services: ServicesDep) -> dict:
+async def put_faq(key: str, body: FaqUpsert, tenant: AdminTenantDep, services: ServicesDep) -> dict:
     rec = FaqRecord(
         key=_key(key),
         question=body.question.strip(),
@@ -61,24 +61,28 @@ async def put_faq(key: str, body: FaqUpsert, tenant: TenantDep, services: Servic
 
 
 @router.delete("/faqs/{key}", status_code=204)
-async def delete_faq(key: str, tenant: TenantDep, services: ServicesDep) -> None:
+async def delete_faq(key: str, tenant: AdminTenantDep, services: ServicesDep) -> None:
     if not await services.store.run(services.store.delete_faq, tenant, _key(key)):
         raise ApiError(404, "not_found")
 
 
 @router.get("/documents", response_model=list[DocumentPublic])
-async def list_documents(tenant: TenantDep, services: ServicesDep) -> list:
+async def list_documents(tenant: AdminTenantDep, services: ServicesDep) -> list:
     return [d.__dict__ for d in await services.store.run(services.store.list_documents, tenant)]
 
 
 @router.delete("/documents/{document_id}", status_code=204)
-async def delete_document(document_id: int, tenant: TenantDep, services: ServicesDep) -> None:
+async def delete_document(
+    document_id: Annotated[int, Path(ge=1, le=2**62)], tenant: AdminTenantDep, services: ServicesDep
+) -> None:
     if not await services.store.run(services.store.delete_document, tenant, document_id):
         raise ApiError(404, "not_found")
 
 
 @router.post("/import", response_model=ImportReportPublic)
-async def import_files(request: Request, files: list[UploadFile], tenant: TenantDep, services: ServicesDep) -> dict:
+async def import_files(
+    request: Request, files: list[UploadFile], tenant: AdminTenantDep, services: ServicesDep
+) -> dict:
     """Multipart upload of FAQ tables and documents; the report lists what failed and why."""
     if len(files) > MAX_FILES:
         raise ApiError(413, "too_many_files", f"一次最多 {MAX_FILES} 个文件 / At most {MAX_FILES} files per import")
@@ -95,7 +99,7 @@ async def import_files(request: Request, files: list[UploadFile], tenant: Tenant
 
 @router.get("/search", response_model=list[SearchHit])
 async def search(
-    tenant: TenantDep,
+    tenant: AdminTenantDep,
     services: ServicesDep,
     q: Annotated[str, Query(min_length=1, max_length=4000)],
     k: Annotated[int, Query(ge=1, le=50)] = 10,
