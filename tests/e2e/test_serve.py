@@ -22,6 +22,7 @@ def served(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-u
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
     env["KEFU_ENGINE__MAX_TOKENS"] = "32"
+    env["KEFU_ENGINE__FIRST_TOKEN_TIMEOUT_S"] = "60"  # a loaded CI machine must not turn this into a degraded test
     proc = subprocess.Popen(
         [sys.executable, "-m", "kefu", "serve", "--port", str(port), "--workers", str(request.param)],
         cwd=tmp_path,

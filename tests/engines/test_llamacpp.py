@@ -102,7 +102,7 @@ async def test_early_close_stops_generation(engine) -> None:
     t0 = time.perf_counter()
     c = await engine.chat([ChatMessage("user", "Say hi.")], SamplingParams(max_tokens=8))
     assert c.text.strip()
-    assert time.perf_counter() - t0 < 3
+    assert time.perf_counter() - t0 < 10  # generous: CI machines are shared and noisy
 
 
 async def test_pipeline_style_timeout_then_next_request(engine) -> None:
@@ -117,7 +117,7 @@ async def test_pipeline_style_timeout_then_next_request(engine) -> None:
     t0 = time.perf_counter()
     deltas = [d async for d in engine.stream([ChatMessage("user", "Say hi.")], SamplingParams(max_tokens=8))]
     assert deltas
-    assert time.perf_counter() - t0 < 3
+    assert time.perf_counter() - t0 < 10  # generous: CI machines are shared and noisy
 
 
 async def test_embed_not_supported(engine) -> None:
