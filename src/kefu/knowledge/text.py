@@ -1,0 +1,332 @@
+"""Text normalisation and tokenisation shared by the keyword index and the FAQ matcher.
+
+- `normalise`: NFKC (full-width letters, digits and punctuation become half-width), lower case, runs of
+  whitespace collapsed.
+- `words`: jieba words for Chinese (one private jieba tokenizer, loaded once, quiet, with a small dictionary
+  of shop terms so that 收货地址 or 借记卡 stay whole), plain words for English (with a light plural
+  stemmer), stopwords removed.
+- `tokens`: what the BM25 index sees: `words` plus the Chinese character bigrams, so a typo (推款 for 退款)
+  or a word jieba cut differently still shares most of its terms with the FAQ.
+- `bigrams`: Chinese character bigrams and English words, the unit of the matcher's overlap signal.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+# Shop and bank terms kept whole by jieba (its own dictionary cuts some of them in two).
+SHOP_TERMS: tuple[str, ...] = (
+    "收货地址",
+    "收货人",
+    "退款",
+    "退货",
+    "仅退款",
+    "退货退款",
+    "换货",
+    "发票",
+    "电子发票",
+    "纸质发票",
+    "专票",
+    "普票",
+    "增值税专用发票",
+    "借记卡",
+    "储蓄卡",
+    "信用卡",
+    "花呗",
+    "白条",
+    "分期",
+    "运费",
+    "运费险",
+    "包邮",
+    "发货",
+    "发货前",
+    "发货后",
+    "到账",
+    "签收",
+    "自提",
+    "驿站",
+    "优惠券",
+    "满减",
+    "积分",
+    "会员积分",
+    "会员等级",
+    "价保",
+    "保价",
+    "转人工",
+    "人工客服",
+    "客服",
+    "无理由退货",
+    "七天无理由",
+    "订单号",
+    "快递单号",
+    "预售",
+    "货到付款",
+    "支付宝",
+    "微信支付",
+    "银行卡",
+    "开户行",
+    "转账",
+)
+
+ZH_STOPWORDS: frozenset[str] = frozenset(
+    [
+        "的",
+        "了",
+        "吗",
+        "呢",
+        "吧",
+        "啊",
+        "呀",
+        "么",
+        "嘛",
+        "哦",
+        "哈",
+        "噢",
+        "呗",
+        "啦",
+        "哟",
+        "嗯",
+        "吖",
+        "滴",
+        "得",
+        "地",
+        "着",
+        "过",
+        "是",
+        "在",
+        "和",
+        "与",
+        "及",
+        "或",
+        "就",
+        "都",
+        "也",
+        "还",
+        "又",
+        "我",
+        "你",
+        "您",
+        "他",
+        "她",
+        "它",
+        "我们",
+        "你们",
+        "他们",
+        "这",
+        "那",
+        "这个",
+        "那个",
+        "请问",
+        "请",
+        "一下",
+        "麻烦",
+        "谢谢",
+        "你好",
+        "您好",
+        "亲",
+        "在吗",
+        "想",
+        "要",
+        "一个",
+        "有",
+        "没",
+        "可以",
+        "能",
+        "能不能",
+        "可不可以",
+        "怎么",
+        "怎么样",
+        "如何",
+        "咋",
+        "咋整",
+        "什么",
+        "啥",
+        "多少",
+        "哪",
+        "哪些",
+        "为什么",
+        "吗",
+        "么",
+    ]
+)
+EN_STOPWORDS: frozenset[str] = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "is",
+        "are",
+        "am",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "for",
+        "and",
+        "or",
+        "i",
+        "my",
+        "me",
+        "mine",
+        "you",
+        "your",
+        "we",
+        "our",
+        "us",
+        "it",
+        "its",
+        "do",
+        "does",
+        "did",
+        "doing",
+        "can",
+        "could",
+        "how",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "would",
+        "should",
+        "shall",
+        "please",
+        "pls",
+        "with",
+        "from",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "have",
+        "has",
+        "had",
+        "get",
+        "got",
+        "by",
+        "as",
+        "so",
+        "if",
+        "then",
+        "than",
+        "just",
+        "about",
+        "im",
+        "i'm",
+        "ive",
+        "i've",
+        "id",
+        "i'd",
+        "dont",
+        "don't",
+        "hi",
+        "hello",
+        "hey",
+        "thanks",
+        "thank",
+    ]
+)
+
+# Particles dropped from a Chinese run before its character bigrams are taken (as the baseline did).
+_ZH_PARTICLES = frozenset("的了吗呢吧啊呀么嘛哦哈呗啦")
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RUN = re.compile(f"[{_CJK}]+")
+_EN_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_SPACE = re.compile(r"\s+")
+
+_lock = threading.Lock()
+_tokenizer = None
+
+
+@lru_cache(maxsize=65536)
+def normalise(text: str) -> str:
+    """NFKC (full width to half width), lower case, whitespace collapsed."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
+
+
+def jieba_tokenizer(user_words: Iterable[str] = ()):
+    """The process-wide jieba tokenizer, initialised once, quietly, with the shop terms (and `user_words`,
+    which are added on any call)."""
+    global _tokenizer
+    with _lock:
+        if _tokenizer is None:
+            import jieba
+
+            jieba.setLogLevel(60)
+            tk = jieba.Tokenizer()
+            tk.initialize()
+            for w in SHOP_TERMS:
+                tk.add_word(w, freq=200_000)
+            _tokenizer = tk
+        for w in user_words:
+            _tokenizer.add_word(w, freq=200_000)
+            _cut.cache_clear()
+        return _tokenizer
+
+
+@lru_cache(maxsize=65536)
+def _cut(run: str) -> tuple[str, ...]:
+    return tuple(jieba_tokenizer().lcut(run, HMM=False))
+
+
+def _stem(w: str) -> str:
+    """A light English stemmer: plurals only (cards -> card, fees -> fee, charges -> charge)."""
+    if len(w) > 4 and w.endswith("ies"):
+        return w[:-3] + "y"
+    if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        return w[:-1]
+    return w
+
+
+def words(text: str, *, normalised: bool = False) -> list[str]:
+    """jieba words for the Chinese runs and stemmed words for the rest, stopwords removed, in text order."""
+    t = text if normalised else normalise(text)
+    out: list[str] = []
+    pos = 0
+    for m in _CJK_RUN.finditer(t):
+        out.extend(_stem(w) for w in _EN_WORD.findall(t[pos : m.start()]) if w not in EN_STOPWORDS)
+        out.extend(w for w in _cut(m.group()) if w not in ZH_STOPWORDS)
+        pos = m.end()
+    out.extend(_stem(w) for w in _EN_WORD.findall(t[pos:]) if w not in EN_STOPWORDS)
+    return out
+
+
+def char_bigrams(text: str, *, normalised: bool = False) -> list[str]:
+    """Chinese character bigrams (a one-character run counts as itself), particles (的了吗呢...) dropped
+    unless the run is nothing else."""
+    t = text if normalised else normalise(text)
+    out: list[str] = []
+    for run in _CJK_RUN.findall(t):
+        run = "".join(c for c in run if c not in _ZH_PARTICLES) or run
+        if len(run) == 1:
+            out.append(run)
+        out.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return out
+
+
+def tokens(text: str) -> list[str]:
+    """The terms the keyword index sees: `words` plus Chinese character bigrams (prefixed `#`, so a
+    two-character word and the same bigram count as two terms)."""
+    t = normalise(text)
+    return words(t, normalised=True) + ["#" + b for b in char_bigrams(t, normalised=True)]
+
+
+def bigrams(text: str) -> set[str]:
+    """The matcher's unit of overlap: Chinese character bigrams plus English (stemmed) words."""
+    t = normalise(text)
+    en = [_stem(w) for w in _EN_WORD.findall(_CJK_RUN.sub(" ", t)) if w not in EN_STOPWORDS]
+    return set(char_bigrams(t, normalised=True)) | set(en)
