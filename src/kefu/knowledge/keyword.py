@@ -9,76 +9,15 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
+from kefu.knowledge.text import EN_STOPWORDS, normalise
 from kefu.store.knowledge import FaqRecord
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[a-z0-9]+")
-_EN_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "is",
-        "are",
-        "am",
-        "was",
-        "were",
-        "be",
-        "to",
-        "of",
-        "in",
-        "on",
-        "at",
-        "for",
-        "and",
-        "or",
-        "i",
-        "my",
-        "me",
-        "you",
-        "your",
-        "we",
-        "our",
-        "it",
-        "its",
-        "do",
-        "does",
-        "did",
-        "can",
-        "could",
-        "how",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "would",
-        "should",
-        "please",
-        "pls",
-        "with",
-        "from",
-        "this",
-        "that",
-        "there",
-        "have",
-        "has",
-        "had",
-        "get",
-        "got",
-    ]
-)
 _ZH_STOP = frozenset("的了吗呢吧啊呀么嘛哦")
-
-
-def normalise(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).lower()
 
 
 def grams(text: str) -> set[str]:
@@ -90,7 +29,7 @@ def grams(text: str) -> set[str]:
         if len(run) == 1:
             out.add(run)
         out.update(run[i : i + 2] for i in range(len(run) - 1))
-    out.update(w for w in _WORD.findall(t) if w not in _EN_STOP)
+    out.update(w for w in _WORD.findall(t) if w not in EN_STOPWORDS)
     return out
 
 
