@@ -27,6 +27,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.knowledge
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

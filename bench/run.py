@@ -29,6 +29,7 @@ import importlib.util
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -166,12 +167,26 @@ def start_kefu(
             "KEFU_LOG_LEVEL": "WARNING",
             # One worker process per core, as kefu is deployed (instances are stateless).
             "KEFU_WORKERS": str(KEFU_WORKERS),
+            # What kefu adds to relaying tokens: the output guard, which holds each sentence back until it is
+            # checked, is off here (its own cost is measured by `kefu eval guard` and docs/guard.md).
+            "KEFU_GUARD__OUTPUT": "off",
+            # Knowledge changes reach the workers over Redis when it runs here: no version read per question.
+            **({"KEFU_REDIS_URL": "redis://127.0.0.1:6379/0"} if _redis_up() else {}),
             **(extra_env or {}),
         }
     )
     proc = Proc(name, [PY, "-m", "kefu", "serve", "--host", "127.0.0.1", "--port", str(port)], env, workdir)
     wait_http(f"http://127.0.0.1:{port}/healthz", proc, 60)
     return proc, port
+
+
+def _redis_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5) as c:
+            c.sendall(b"PING\r\n")
+            return c.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
 
 
 def cpu_seconds(pid: int) -> float:
@@ -878,6 +893,10 @@ def write_report(plan: dict[str, Any], p1: dict[str, Any], p2: dict[str, Any], o
     )
     add("")
     path = out_dir / "benchmarks.md"
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    kept = re.search(r"<!-- knowledge:start -->.*?<!-- knowledge:end -->", old, flags=re.S)
+    if kept:  # bench.knowledge's section survives a rerun of this part
+        L += [kept.group(0), ""]
     path.write_text("\n".join(L), encoding="utf-8")
     return path
 

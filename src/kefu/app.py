@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -20,6 +21,8 @@ from kefu.channels.web.router import static_files
 from kefu.conversation.pipeline import Pipeline
 from kefu.engines.base import Engine
 from kefu.engines.factory import build_engine
+from kefu.guard.service import Guard
+from kefu.knowledge.feed import RedisFeed, RedisPublisher
 from kefu.knowledge.service import KnowledgeBase, load_demo_if_empty
 from kefu.ops.health import router as ops_router
 from kefu.ops.logging import configure_logging
@@ -37,15 +40,33 @@ def setup_database(store: Store, settings: Settings) -> None:
     store.ensure_tenant("default", "Default")
     if settings.demo_data:
         load_demo_if_empty(store, "default")
+    # Embed what no build has embedded yet (vectors are kept in the database): the workers' indexes then
+    # build from stored vectors in a moment instead of each embedding the whole knowledge base.
+    kb = knowledge_base(store, settings)
+    for tenant in store.tenant_ids():
+        kb.build(tenant)
+    kb.close()
+
+
+def knowledge_base(store: Store, settings: Settings) -> KnowledgeBase:
+    return KnowledgeBase(
+        store,
+        embedder=settings.kb_embedder,
+        refresh_s=settings.kb_refresh_s,
+        fusion=settings.kb_fusion,
+        weights=(settings.kb_keyword_weight, settings.kb_vector_weight),
+    )
 
 
 def build_services(settings: Settings, engine: Engine | None = None) -> Services:
     store = Store(settings.database_url)
     if settings.setup_on_start:
         setup_database(store, settings)
-    kb = KnowledgeBase(store, refresh_s=settings.kb_refresh_s)
+    kb = knowledge_base(store, settings)
+    store.kb_listeners.append(kb.forget_versions)
     engine = engine or build_engine(settings.engine)
-    return Services(settings, store, kb, engine, Pipeline(settings, store, kb, engine))
+    guard = Guard(settings.guard, vector_space=settings.kb_embedder)
+    return Services(settings, store, kb, engine, Pipeline(settings, store, kb, engine, guard))
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None, configure_logs: bool = True) -> FastAPI:
@@ -60,6 +81,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, c
         load = getattr(services.engine, "load", None)
         if load is not None:  # the embedded model loads before the first customer waits for it
             await services.store.run(load)
+        # the knowledge indexes build in the background; a question arriving first waits for its own
+        warm = asyncio.create_task(services.kb.warm(await services.store.run(services.store.tenant_ids)))
+        feed = None
+        if settings.redis_url:  # knowledge changes reach every instance without a version read per question
+            services.store.kb_listeners.append(RedisPublisher(settings.redis_url))
+            feed = RedisFeed(settings.redis_url, services.kb)
+            feed.start()
         log.info(
             "kefu ready",
             extra={
@@ -71,7 +99,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, c
         try:
             yield
         finally:
+            warm.cancel()
+            if feed is not None:
+                await feed.stop()
             await services.engine.aclose()
+            services.kb.close()
             services.store.close()
 
     app = FastAPI(

@@ -36,7 +36,8 @@ def test_create_and_delete_entry(client: TestClient, engine: QueueEngine) -> Non
     assert client.delete("/admin/kb/faqs/zh-overseas").status_code == 404
     engine.push("模型回复")
     r = client.post("/api/chat", json={"text": "你们支持海外直邮吗？"}).json()
-    assert r["answered_by"] != "faq"
+    # the deleted entry is gone from the very next answer (the shipping-regions entry may answer instead)
+    assert r["text"] != "目前暂不支持海外直邮。" and "zh-overseas" not in {s["id"] for s in r["sources"]}
 
 
 def test_import_report_lists_failures(client: TestClient) -> None:
@@ -55,11 +56,11 @@ def test_import_report_lists_failures(client: TestClient) -> None:
     assert report["faqs"] == 1 and report["chunks"] >= 1
     failed = {f["file"]: f["reason"] for f in report["failed"]}
     assert set(failed) == {"broken.pdf", "virus.exe"} and all(failed.values())
-    docs = client.get("/admin/kb/documents").json()
+    docs = [d for d in client.get("/admin/kb/documents").json() if d["name"] != "售后服务细则.md"]  # not the demo's
     assert [d["name"] for d in docs] == ["policy.md"]
     assert client.get("/admin/kb/faqs/zh-gift").json()["answer"].startswith("可以")
     assert client.delete(f"/admin/kb/documents/{docs[0]['id']}").status_code == 204
-    assert client.get("/admin/kb/documents").json() == []
+    assert "policy.md" not in {d["name"] for d in client.get("/admin/kb/documents").json()}
 
 
 def test_search_shows_ranked_hits(client: TestClient) -> None:

@@ -54,15 +54,15 @@ def test_multi_turn_history_reaches_engine(client: TestClient, engine: QueueEngi
 
 
 def test_stream_sse_events(client: TestClient, engine: QueueEngine) -> None:
-    engine.push("流式回复测试内容")
-    with client.stream("POST", "/api/chat/stream", json={"text": "随便聊聊"}) as r:
+    engine.push("流式回复。测试内容。")  # streamed sentence by sentence (the output guard checks each)
+    with client.stream("POST", "/api/chat/stream", json={"text": "给我讲个笑话吧"}) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
         events = sse_events(r.read().decode())
     kinds = [e for e, _ in events]
     assert kinds[0] == "meta" and kinds[-1] == "done" and kinds.count("delta") >= 2
     text = "".join(d["text"] for e, d in events if e == "delta")
-    assert text == "流式回复测试内容" == events[-1][1]["text"]
+    assert text == "流式回复。测试内容。" == events[-1][1]["text"]
     assert events[0][1]["session_id"] == events[-1][1]["session_id"]
 
 

@@ -19,7 +19,7 @@ def test_official_client_streams(live_server: str) -> None:
     chunks = list(stream)
     deltas = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
     assert len(deltas) > 2
-    assert "".join(deltas).startswith("您好，这是来自替身引擎的回复")
+    assert "".join(deltas).startswith("您好！这是来自替身引擎的回复")  # streamed sentence by sentence
     assert any(c.choices and c.choices[0].finish_reason == "stop" for c in chunks)
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
 

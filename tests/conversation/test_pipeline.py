@@ -23,15 +23,23 @@ def services(tmp_path: Path, engine: QueueEngine) -> AsyncIterator[Services]:
     s.store.close()
 
 
+def no_fast_path(services: Services) -> None:
+    """Every question goes to the engine: a threshold no same-question probability reaches."""
+    from kefu.store.repo import DEFAULT_SYSTEM_PROMPT
+
+    services.store.upsert_bot("default", "default", DEFAULT_SYSTEM_PROMPT, faq_threshold=1.01)
+
+
 def turn(text: str, session: str | None = None) -> Turn:
     return Turn(tenant="default", channel="test", customer="c1", session=session, text=text)
 
 
 async def test_generated_reply_is_streamed_and_recorded(services: Services, engine: QueueEngine) -> None:
-    engine.push("这是一个比较长的回复内容")
+    engine.push("您好！这是一个比较长的回复。还有第二句。")
     reply = await services.pipeline.answer(turn("你好呀"))
     parts = [d async for d in reply.deltas]
-    assert len(parts) > 1 and "".join(parts) == reply.text == "这是一个比较长的回复内容"
+    # streamed sentence by sentence: each is checked by the output guard before it goes out
+    assert parts == ["您好！", "这是一个比较长的回复。", "还有第二句。"] and reply.text == "".join(parts)
     assert reply.message_id is not None and not reply.degraded
     msgs = services.store.session_messages("default", reply.session_id)
     assert [m.role for m in msgs] == ["user", "assistant"]
@@ -40,6 +48,7 @@ async def test_generated_reply_is_streamed_and_recorded(services: Services, engi
 
 
 async def test_engine_down_gives_best_faq_answer(services: Services, engine: QueueEngine) -> None:
+    no_fast_path(services)
     engine.fail = EngineError("connection refused", kind="connection")
     reply = await (await services.pipeline.answer(turn("收货地址填错了，发货前还能改吗"))).collect()
     assert reply.degraded
@@ -57,6 +66,7 @@ async def test_engine_down_without_match_promises_follow_up(services: Services, 
 
 
 async def test_first_token_timeout_degrades(services: Services, engine: QueueEngine) -> None:
+    no_fast_path(services)
     services.settings.engine.first_token_timeout_s = 0.05
     engine.delay_s = 1.0
     loop = asyncio.get_running_loop()
@@ -91,6 +101,8 @@ async def test_customer_leaving_mid_reply_still_records(services: Services, engi
 
 
 async def test_client_history_used_for_new_session(services: Services, engine: QueueEngine) -> None:
-    t = Turn("default", "openai", None, None, "那运费呢", client_history=(("user", "我在新疆"), ("assistant", "好的")))
+    t = Turn(
+        "default", "openai", None, None, "那我该怎么办", client_history=(("user", "我在新疆"), ("assistant", "好的"))
+    )
     await (await services.pipeline.answer(t)).collect()
-    assert [m.content for m in engine.prompts[0][1:]] == ["我在新疆", "好的", "那运费呢"]
+    assert [m.content for m in engine.prompts[0][1:]] == ["我在新疆", "好的", "那我该怎么办"]

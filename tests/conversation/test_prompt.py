@@ -1,9 +1,9 @@
 from kefu.conversation.prompt import build_prompt, estimate_tokens, is_chinese
-from kefu.knowledge.keyword import Hit
+from kefu.knowledge.service import Passage
 
 
-def hit(key: str, answer: str, score: float = 0.5) -> Hit:
-    return Hit(key, f"问题{key}", answer, "", "zh", score)
+def hit(key: str, answer: str, score: float = 0.5) -> Passage:
+    return Passage(key, "faq", f"问题{key}", answer, score)
 
 
 def test_estimate_tokens_counts_cjk_per_character() -> None:
@@ -33,3 +33,12 @@ def test_question_longer_than_window_is_cut() -> None:
     msgs = build_prompt("sys", [], [], "长" * 5000, context_window=1024, max_tokens=256)
     assert estimate_tokens(msgs[-1].content) <= 1024 - 256
     assert msgs[-1].content.startswith("长")
+
+
+def test_chunks_cited_with_document_and_section() -> None:
+    chunk = Passage(
+        "c7", "chunk", "退换货政策.md › 退货运费", "质量问题的退货运费由商家承担。", 0.8, "退换货政策.md", "退货运费"
+    )
+    msgs = build_prompt("你是客服。", [hit("a", "答案A"), chunk], [], "退货运费谁出", 2048, 256)
+    assert "《退换货政策.md › 退货运费》" in msgs[0].content and "由商家承担" in msgs[0].content
+    assert msgs[0].content.index("[1]") < msgs[0].content.index("[2]")

@@ -1,7 +1,7 @@
 """Whole kefu against a real engine: `python -m llama_cpp.server` with the SmolLM2-135M GGUF, reached
 through the openai back-end (OpenAICompatEngine) over HTTP. No stand-in anywhere in these tests.
 
-The turn pipeline answers a close FAQ match (score >= the bot's faq_threshold, 0.9) straight from the
+The turn pipeline answers a close FAQ match (same-question probability >= the bot's faq_threshold, 0.8) from the
 FAQ without the engine, so the questions here are chosen to score below it; each test checks its own
 premise (`confidence`, `answered_by`) so a change to the demo FAQ cannot turn it into a FAQ test.
 """
@@ -23,11 +23,11 @@ from tests.conftest import LlamaServer, make_settings, require_smollm2, sse_even
 
 pytestmark = pytest.mark.slow
 
-FAQ_THRESHOLD = 0.9  # the default bot's faq_threshold (kefu.store.repo)
+FAQ_THRESHOLD = 0.8  # the default bot's faq_threshold (kefu.store.repo)
 OFF_FAQ = "Tell me a short joke about parcels"  # far from every FAQ entry: the engine answers
 # Scores between DEGRADE_MIN_SCORE and FAQ_THRESHOLD against zh-refund-time: the engine is tried
 # first, and when it is down the knowledge-base answer stands in.
-NEAR_FAQ = "退款到账时间一般要多久呢，我用的是信用卡"
+NEAR_FAQ = "退款到账以后钱会退到哪里，可以退到别的卡吗"
 REFUND_ANSWER = next(e.answer for e in demo_faq() if e.key == "zh-refund-time")
 FAQ_ANSWERS = {e.answer for e in demo_faq()}
 

@@ -125,10 +125,11 @@ def test_cli_json_last_line(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ floors
-# Measured (docs/embeddings.md): Chinese retrieval hit@1 0.886, hit@5 0.985, fast path 0.980 precision at
-# 0.38 coverage; Chinese pairs accuracy 0.766, precision 0.946; BANKING77 (first 400 held-out) hit@1 0.79,
-# hit@5 0.95, fast path 0.96 at 0.19 coverage. Where the target is met the floor is the target;
-# where it is not (pairs precision 0.95 and accuracy 0.85), the floor is the measured value less a margin.
+# Measured (docs/embeddings.md): Chinese retrieval hit@1 0.886, hit@5 0.985, fast path 0.986 precision at
+# 0.35 coverage with margin 0.3 (0.988 at 0.425 with margin 0.2); Chinese pairs accuracy 0.864, precision
+# 0.976, recall 0.718 (matcher fitted on match_train_zh.tsv, never on these pairs); BANKING77 (first 400
+# held-out) hit@1 0.79, hit@5 0.95, fast path 0.98 at 0.15 coverage (0.96 at 0.20 with margin 0.2). Where
+# the target is met the floor is the target; elsewhere the measured value less a margin.
 
 
 def test_floor_chinese_retrieval(e5: Embedder) -> None:
@@ -138,14 +139,14 @@ def test_floor_chinese_retrieval(e5: Embedder) -> None:
     assert r["hit@1"] >= 0.85, r  # target
     assert r["mrr"] >= 0.90, r
     assert r["fastpath_precision"] >= 0.98, r  # target
-    assert r["fastpath_coverage"] >= 0.33, r
+    assert r["fastpath_coverage"] >= 0.40, r
 
 
 def test_floor_chinese_pairs(e5: Embedder) -> None:
     r = evaluate_match(read_pairs(DATA / "match_pairs_zh.tsv"), matcher=FaqMatcher(e5))
-    assert r["precision"] >= 0.93, r  # target 0.95: not met (0.946)
-    assert r["accuracy"] >= 0.74, r  # target 0.85: not met (0.766)
-    assert r["recall"] >= 0.45, r
+    assert r["precision"] >= 0.95, r  # target (0.976)
+    assert r["accuracy"] >= 0.85, r  # target (0.864)
+    assert r["recall"] >= 0.68, r
 
 
 def test_floor_banking77_heldout(e5: Embedder) -> None:
@@ -154,5 +155,5 @@ def test_floor_banking77_heldout(e5: Embedder) -> None:
     r = evaluate_retrieval(kb, questions, fast_path=build_fast_path(kb, embedder=e5))
     assert r["hit@5"] >= 0.93, r
     assert r["hit@1"] >= 0.76, r
-    assert r["fastpath_precision"] >= 0.93, r
-    assert r["fastpath_coverage"] >= 0.12, r
+    assert r["fastpath_precision"] >= 0.95, r
+    assert r["fastpath_coverage"] >= 0.13, r

@@ -67,9 +67,11 @@ def search_cmd(
     from kefu.knowledge.service import KnowledgeBase
 
     store = _store(tenant)
-    hits = asyncio.run(KnowledgeBase(store).search(tenant, query, k))
+    kb = KnowledgeBase(store)
+    hits = asyncio.run(kb.search(tenant, query, k))
+    kb.close()
     store.close()
-    table = Table("#", "score", "id", "title", "snippet")
+    table = Table("#", "score", "kind", "id", "title", "snippet")
     for i, h in enumerate(hits, 1):
-        table.add_row(str(i), f"{h.score:.3f}", h.key, h.question, h.snippet(80))
+        table.add_row(str(i), f"{h.score:.3f}", h.kind, h.id, h.title, h.snippet(80))
     console.print(table)

@@ -6,7 +6,7 @@ import math
 import re
 
 from kefu.engines.base import ChatMessage
-from kefu.knowledge.keyword import Hit
+from kefu.knowledge.service import Passage
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 # Per message: role markers and separators of the chat template.
@@ -24,17 +24,26 @@ def is_chinese(text: str) -> bool:
     return bool(_CJK.search(text))
 
 
-def format_sources(hits: list[Hit]) -> str:
-    if not hits:
+def format_sources(passages: list[Passage]) -> str:
+    """Numbered sources: FAQ entries as question and answer, chunks with their document and section."""
+    if not passages:
         return ""
     lines = ["【参考资料 / Reference material】"]
-    for n, h in enumerate(hits, 1):
-        lines.append(f"[{n}] 问/Q: {h.question}\n答/A: {h.answer}")
+    for n, p in enumerate(passages, 1):
+        if p.kind == "faq":
+            lines.append(f"[{n}] 问/Q: {p.title}\n答/A: {p.text}")
+        else:
+            lines.append(f"[{n}] 《{p.title}》\n{p.text}")
     return "\n".join(lines)
 
 
 def build_prompt(
-    system_prompt: str, hits: list[Hit], history: list[tuple[str, str]], text: str, context_window: int, max_tokens: int
+    system_prompt: str,
+    hits: list[Passage],
+    history: list[tuple[str, str]],
+    text: str,
+    context_window: int,
+    max_tokens: int,
 ) -> list[ChatMessage]:
     """Fit system + sources + as much recent history as possible + the question into the window,
     leaving room for the reply. Sources go before history: they matter more than old turns."""
@@ -45,7 +54,7 @@ def build_prompt(
         keep = max(budget - estimate_tokens(system_prompt) - 2 * _MESSAGE_OVERHEAD, 16)
         question = ChatMessage("user", _truncate(text, keep))
         used = estimate_tokens(system_prompt) + estimate_tokens(question.content) + 2 * _MESSAGE_OVERHEAD
-    kept_hits: list[Hit] = []
+    kept_hits: list[Passage] = []
     for h in hits:
         cost = estimate_tokens(format_sources([*kept_hits, h])) - estimate_tokens(format_sources(kept_hits))
         if used + cost > budget:

@@ -21,13 +21,23 @@ class Turn:
 
 @dataclass(frozen=True)
 class Source:
+    """A citation: an FAQ entry (`kind` "faq", id = its key) or a document chunk (`kind` "chunk", with its
+    document, section and position in the document)."""
+
     id: str
     title: str
     snippet: str
     score: float
+    kind: str = "faq"
+    document: str = ""
+    section: str = ""
+    position: int = 0
 
     def public(self) -> dict:
-        return {"id": self.id, "title": self.title, "snippet": self.snippet, "score": self.score}
+        out = {"id": self.id, "kind": self.kind, "title": self.title, "snippet": self.snippet, "score": self.score}
+        if self.kind == "chunk":
+            out |= {"document": self.document, "section": self.section, "position": self.position}
+        return out
 
 
 @dataclass
@@ -40,8 +50,11 @@ class Reply:
     confidence: float
     deltas: AsyncIterator[str]
     handed_off: bool = False
-    # "faq" when answered from the FAQ directly, else "<backend>:<model>".
+    # "faq" (the FAQ fast path), "cache" (the answer cache), "guard" (an attack refused), else "<backend>:<model>".
     answered_by: str = ""
+    # Set when the guard changed the reply: "injection:<kind>", or "output:<problem kinds>" (a generated reply
+    # whose unsupported claim or wrong language was replaced).
+    guarded: str | None = None
     # ---- final once the stream ends
     degraded: bool = False
     text: str = ""
@@ -87,4 +100,5 @@ class Reply:
             "handed_off": self.handed_off,
             "degraded": self.degraded,
             "answered_by": self.answered_by,
+            "guarded": self.guarded,
         }

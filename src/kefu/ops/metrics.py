@@ -16,3 +16,6 @@ TTFT = Histogram(
 KB_IMPORTED = Counter("kefu_kb_imported_total", "FAQ entries and document chunks imported", ["kind"])
 FAST_PATH = Counter("kefu_faq_fast_path_total", "Turns answered from the FAQ without the engine", ["tenant"])
 ANSWER_CACHE = Counter("kefu_answer_cache_total", "Answer cache lookups", ["result"])
+GUARD = Counter(
+    "kefu_guard_total", "Guard events: PII masked, attacks, defanged passages, failed replies", ["part", "kind"]
+)

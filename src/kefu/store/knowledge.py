@@ -3,13 +3,17 @@ every change bumps (indexes and the answer cache key on it)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from kefu.store.models import FaqEntry, KbChunk, KbDocument, KbVersion, utcnow
+from kefu.store.models import FaqEntry, KbChunk, KbDocument, KbEmbedding, KbVersion, utcnow
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -54,8 +58,23 @@ class KnowledgeQueries:
             v = conn.scalar(select(KbVersion.version).where(KbVersion.tenant_id == tenant_id))
             return int(v or 0)
 
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A write transaction; once it has committed a change to a tenant's knowledge (`_bump`), the
+        `kb_listeners` hear of it (a change feed tells the other instances)."""
+        with self.engine.begin() as conn:
+            yield conn
+            bumped = conn.info.pop("kb_bumped", None)
+        if bumped:
+            for listener in getattr(self, "kb_listeners", ()):
+                try:
+                    listener(bumped)
+                except Exception:  # a feed that is down must not fail the write that succeeded
+                    log.exception("knowledge change listener failed", extra={"tenant": bumped})
+
     @staticmethod
     def _bump(conn: Connection, tenant_id: str) -> None:
+        conn.info["kb_bumped"] = tenant_id
         t = KbVersion.__table__
         now = utcnow()
         res = conn.execute(update(t).where(t.c.tenant_id == tenant_id).values(version=t.c.version + 1, updated_at=now))
@@ -76,7 +95,7 @@ class KnowledgeQueries:
     def upsert_faq(self, tenant_id: str, records: Iterable[FaqRecord]) -> int:
         t = FaqEntry.__table__
         n = 0
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             for r in records:
                 values = dict(
                     lang=r.lang,
@@ -96,7 +115,7 @@ class KnowledgeQueries:
         return n
 
     def delete_faq(self, tenant_id: str, key: str) -> bool:
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             res = conn.execute(delete(FaqEntry).where(FaqEntry.tenant_id == tenant_id, FaqEntry.key == key))
             if res.rowcount:
                 self._bump(conn, tenant_id)
@@ -129,7 +148,7 @@ class KnowledgeQueries:
         """Store a document and its (section, text) chunks, replacing an earlier version by name."""
         docs, chunks_t = KbDocument.__table__, KbChunk.__table__
         now = utcnow()
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             conn.execute(delete(docs).where(docs.c.tenant_id == tenant_id, docs.c.name == name))
             doc_id = conn.execute(
                 insert(docs).values(
@@ -152,7 +171,7 @@ class KnowledgeQueries:
             return int(doc_id)
 
     def delete_document(self, tenant_id: str, document_id: int) -> bool:
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             # Chunks first: SQLite only cascades with foreign keys on, which a shared file may not have.
             conn.execute(delete(KbChunk).where(KbChunk.tenant_id == tenant_id, KbChunk.document_id == document_id))
             res = conn.execute(
@@ -183,6 +202,44 @@ class KnowledgeQueries:
                 .order_by(c.c.document_id, c.c.position)
             )
             return [ChunkRecord(r.id, r.document_id, r.name, r.section, r.position, r.text) for r in rows]
+
+    # --- embedding cache ---------------------------------------------------------------------
+    def get_embeddings(self, model: str, kind: str, hashes: Iterable[str]) -> dict[str, bytes]:
+        """The stored vectors of these text hashes (those that have one)."""
+        t = KbEmbedding.__table__
+        hashes = list(hashes)
+        out: dict[str, bytes] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(hashes), 500):
+                rows = conn.execute(
+                    select(t.c.text_hash, t.c.vector).where(
+                        t.c.model == model, t.c.kind == kind, t.c.text_hash.in_(hashes[i : i + 500])
+                    )
+                )
+                out.update((r.text_hash, bytes(r.vector)) for r in rows)
+        return out
+
+    def put_embeddings(self, model: str, kind: str, rows: Iterable[tuple[str, bytes]]) -> int:
+        """Store vectors; a hash another instance stored meanwhile is left as it is."""
+        t = KbEmbedding.__table__
+        now = utcnow()
+        fresh = dict(rows)
+        if not fresh:
+            return 0
+        have = self.get_embeddings(model, kind, fresh)
+        values = [
+            {"model": model, "kind": kind, "text_hash": h, "vector": v, "created_at": now}
+            for h, v in fresh.items()
+            if h not in have
+        ]
+        if not values:
+            return 0
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(t), values)
+        except IntegrityError:  # a concurrent build stored some of them first: the vectors are the same
+            return 0
+        return len(values)
 
 
 def _faq(row) -> FaqRecord:  # type: ignore[no-untyped-def]

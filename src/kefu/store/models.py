@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -57,8 +58,9 @@ class BotProfile(Base):
     # None: the engine in settings.
     model: Mapped[str | None] = mapped_column(String(128), nullable=True)
     confidence_threshold: Mapped[float] = mapped_column(Float, default=0.85)
-    # A question whose best FAQ match scores at least this is answered from the FAQ directly.
-    faq_threshold: Mapped[float] = mapped_column(Float, default=0.9)
+    # A question the FAQ matcher judges the same as an entry's with at least this probability is answered
+    # from the FAQ directly.
+    faq_threshold: Mapped[float] = mapped_column(Float, default=0.8)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -142,3 +144,31 @@ class KbVersion(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PiiVaultEntry(Base):
+    """An original piece of personal data that the guard masked in a message, sealed with AES-GCM (guard/vault.py)
+    under the session's id, so that an authorised step (an order look-up, an agent with the right role) can use
+    it while messages, logs and exports only ever hold the placeholder. No foreign key to the session or the
+    message: the guard seals before the turn's rows are written."""
+
+    __tablename__ = "pii_vault"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    session_id: Mapped[str] = mapped_column(String(36), index=True)
+    message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class KbEmbedding(Base):
+    """A content-addressed cache of embedding vectors (model, kind, sha1 of the text): an index built after a
+    restart, or by another instance, embeds only texts no instance has embedded before. Holds no text."""
+
+    __tablename__ = "kb_embeddings"
+    model: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    text_hash: Mapped[str] = mapped_column(String(40), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kefu.store.db import make_engine, migrate, session_factory
 from kefu.store.knowledge import KnowledgeQueries
-from kefu.store.models import BotProfile, ChatSession, Customer, Message, Tenant, utcnow
+from kefu.store.models import BotProfile, ChatSession, Customer, Message, PiiVaultEntry, Tenant, utcnow
 
 T = TypeVar("T")
 
@@ -77,6 +77,8 @@ class Store(KnowledgeQueries):
     def __init__(self, url: str, *, workers: int | None = None) -> None:
         self._bot_cache: dict[tuple[str, str], tuple[BotView, float]] = {}
         self._customer_cache: dict[tuple[str, str], int] = {}
+        # Called with the tenant id after a write to its knowledge has committed.
+        self.kb_listeners: list[Callable[[str], None]] = []
         self.engine: Engine = make_engine(url)
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
         is_sqlite = self.engine.url.get_backend_name() == "sqlite"
@@ -120,7 +122,7 @@ class Store(KnowledgeQueries):
         system_prompt: str,
         model: str | None = None,
         confidence_threshold: float = 0.85,
-        faq_threshold: float = 0.9,
+        faq_threshold: float = 0.8,
     ) -> None:
         self._bot_cache.clear()
         with self.sessions.begin() as s:
@@ -139,6 +141,10 @@ class Store(KnowledgeQueries):
             else:
                 bot.system_prompt, bot.model = system_prompt, model
                 bot.confidence_threshold, bot.faq_threshold = confidence_threshold, faq_threshold
+
+    def tenant_ids(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.scalars(select(Tenant.id).order_by(Tenant.id)))
 
     def tenant_exists(self, tenant_id: str) -> bool:
         with self.sessions() as s:
@@ -336,3 +342,31 @@ class Store(KnowledgeQueries):
                 raise UnknownSession(session_id)
             rows = s.scalars(select(Message).where(Message.session_id == session_id).order_by(Message.id))
             return [MessageView(m.id, m.role, m.text, m.created_at.isoformat(), m.degraded, m.sources) for m in rows]
+
+    # --- PII vault -------------------------------------------------------------------------
+    def vault_put(
+        self, tenant_id: str, session_id: str, items: list[tuple[str, bytes]], message_id: int | None = None
+    ) -> int:
+        """Keep the sealed originals of the PII masked in a session's message: (kind, sealed) pairs from
+        `kefu.guard.vault.mask_and_seal`. Returns how many rows were written."""
+        if not items:
+            return 0
+        now = utcnow()
+        rows = [
+            dict(tenant_id=tenant_id, session_id=session_id, message_id=message_id, kind=k, sealed=v, created_at=now)
+            for k, v in items
+        ]
+        with self.engine.begin() as conn:
+            conn.execute(insert(PiiVaultEntry.__table__), rows)
+        return len(rows)
+
+    def vault_get(self, tenant_id: str, session_id: str) -> list[tuple[str, bytes]]:
+        """The sealed originals of a session, oldest first; nothing for another tenant's session."""
+        t = PiiVaultEntry.__table__
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.c.kind, t.c.sealed)
+                .where(t.c.tenant_id == tenant_id, t.c.session_id == session_id)
+                .order_by(t.c.id)
+            ).all()
+        return [(r.kind, bytes(r.sealed)) for r in rows]

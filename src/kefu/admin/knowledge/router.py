@@ -105,7 +105,4 @@ async def search(
     k: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> list:
     hits = await services.kb.search(tenant, q, k)
-    return [
-        {"id": h.key, "kind": getattr(h, "kind", "faq"), "title": h.question, "snippet": h.snippet(), "score": h.score}
-        for h in hits
-    ]
+    return [{"id": h.id, "kind": h.kind, "title": h.title, "snippet": h.snippet(), "score": h.score} for h in hits]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -15,10 +17,17 @@ class ChatRequest(BaseModel):
 
 
 class SourcePublic(BaseModel):
+    """A citation: an FAQ entry (kind "faq") or a document chunk (kind "chunk", with its document, section
+    and position in the document)."""
+
     id: str
+    kind: Literal["faq", "chunk"] = "faq"
     title: str
     snippet: str
     score: float
+    document: str | None = None
+    section: str | None = None
+    position: int | None = None
 
 
 class ChatResponse(BaseModel):
@@ -30,6 +39,7 @@ class ChatResponse(BaseModel):
     handed_off: bool
     degraded: bool
     answered_by: str
+    guarded: str | None = None
 
 
 class MessagePublic(BaseModel):

