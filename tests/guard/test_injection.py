@@ -339,5 +339,7 @@ def test_floors_rules_only() -> None:
     res = evaluate_attacks(rows, RULES, repeats=3)
     assert res["neutralised"] >= 0.95, res["missed"]
     assert res["false_positive_rate"] <= 0.01, res["false_positives"]
-    p99 = res["p99_ms"] if res["p99_ms"] <= 2.0 else best_of(lambda: evaluate_attacks(rows, RULES, repeats=3)["p99_ms"], 2.0)
+    p99 = res["p99_ms"]
+    if p99 > 2.0:  # noisy neighbours: measure again before failing
+        p99 = best_of(lambda: evaluate_attacks(rows, RULES, repeats=3)["p99_ms"], 2.0)
     assert p99 <= 2.0, (res["p99_ms"], p99)
