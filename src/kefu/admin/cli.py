@@ -10,16 +10,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from kefu.ops.settings import Settings
+from kefu.store.repo import Store
+
 kb_app = typer.Typer(help="Knowledge base / 知识库", no_args_is_help=True)
 console = Console()
 
 
-def _store(tenant: str):  # type: ignore[no-untyped-def]
+def _store(tenant: str, settings: Settings | None = None) -> Store:
     from kefu.app import setup_database
-    from kefu.ops.settings import Settings
-    from kefu.store.repo import Store
 
-    settings = Settings()
+    settings = settings or Settings()
     store = Store(settings.database_url)
     setup_database(store, settings)
     store.ensure_tenant(tenant)
@@ -63,11 +64,12 @@ def search_cmd(
     k: int = typer.Option(5, "--k", "-k", min=1, max=50, help="How many hits"),
     tenant: str = typer.Option("default", help="Tenant id"),
 ) -> None:
-    """Show the ranked hits with their scores."""
-    from kefu.knowledge.service import KnowledgeBase
+    """Show the ranked hits with their scores (with the embedder and fusion the settings name, as `serve` does)."""
+    from kefu.app import knowledge_base
 
-    store = _store(tenant)
-    kb = KnowledgeBase(store)
+    settings = Settings()
+    store = _store(tenant, settings)
+    kb = knowledge_base(store, settings)
     hits = asyncio.run(kb.search(tenant, query, k))
     kb.close()
     store.close()
