@@ -69,6 +69,33 @@ def test_exact_faq_wording_always_takes_the_fast_path(index: TenantIndex) -> Non
     assert index.lookup("如何修改收货地址", 3).faq is not None  # punctuation aside
 
 
+def test_exact_wording_is_answered_before_embedding() -> None:
+    """Any entry's own wording (a suggested question clicked in the chat page) skips the embedding and the
+    search; a wording two entries share still goes through the matcher and the margin."""
+    from kefu.store.knowledge import FaqRecord
+
+    emb = CountingEmbedder()
+    dup = [FaqRecord("dup-a", "怎么联系客服", "拨打400电话。"), FaqRecord("dup-b", "怎么联系客服", "在线留言。")]
+    faqs = [*demo_faq(), *dup]
+    idx = TenantIndex(1, faqs, CHUNKS, emb)
+    before = emb.count
+    look = idx.lookup("  如何修改收货地址 ! ", 3)  # spacing and punctuation aside
+    assert emb.count == before
+    assert look.faq is not None and look.faq.id == "zh-address-change-before-ship" and look.confidence == 1.0
+    assert look.faq_answer == idx.faqs["zh-address-change-before-ship"].answer
+    assert [p.id for p in look.passages] == ["zh-address-change-before-ship"] and look.vector is None
+    similar = next(r for r in demo_faq() if r.similar)
+    assert idx.lookup(similar.similar[0], 3).faq.id == similar.key  # type: ignore[union-attr]
+    assert emb.count == before
+    idx.lookup("怎么联系客服", 3)  # shared by two entries: searched and matched
+    assert emb.count == before + 1
+    # an FAQ edit builds a new exact table; an edit elsewhere keeps it
+    edited = TenantIndex(2, faqs[1:], CHUNKS, emb, previous=idx)
+    assert cache_key_text(faqs[0].question) in idx._exact and cache_key_text(faqs[0].question) not in edited._exact
+    same = TenantIndex(3, faqs, CHUNKS[:1], emb, previous=idx)
+    assert same._exact is idx._exact
+
+
 def test_document_chunk_is_found_and_cited(index: TenantIndex) -> None:
     look = index.lookup("礼品卡能换成现金吗", 3)
     chunks = [p for p in look.passages if p.kind == "chunk"]

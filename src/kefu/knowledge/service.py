@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -207,6 +207,8 @@ class TenantIndex:
             vec = VectorIndex.build(texts, embedder) if embedder else None
             self.chunk_retriever = HybridRetriever(kw, vec, embedder, **opts)  # type: ignore[arg-type]
         self.matcher = matcher or (previous.matcher if same else FaqMatcher(embedder))
+        reused_faqs = same and self.faq_retriever is previous.faq_retriever  # type: ignore[union-attr]
+        self._exact = previous._exact if reused_faqs else _exact_wordings(self.faqs.values())  # type: ignore[union-attr]
         if self.faq_retriever is not None and self.faq_retriever.vector is not None:
             self.matcher.remember(self.faq_retriever.vector)
 
@@ -218,7 +220,11 @@ class TenantIndex:
 
     def lookup(self, question: str, k: int, *, threshold: float = DEFAULT_THRESHOLD) -> Lookup:
         """The `k` best passages (FAQ entries and chunks interleaved by rank) and the fast-path decision.
-        When the question cannot be embedded (a model server down), keyword search answers it."""
+        When the question cannot be embedded (a model server down), keyword search answers it.
+        An entry's own wording (a suggested question clicked in the chat page, a repeated FAQ) is answered
+        from that entry before anything is embedded or searched."""
+        if (exact := self._exact.get(cache_key_text(question))) is not None:
+            return self._identical(*exact)
         try:
             qv = self.embed(question) if len(self) else None
         except Exception as e:
@@ -235,6 +241,12 @@ class TenantIndex:
             look.confidence = best.score
             look.faq_answer = self.faqs[look.faq.id].answer if look.faq is not None else None
         return look
+
+    def _identical(self, key: str, phrasing: str) -> Lookup:
+        r = self.faqs[key]
+        match = FaqMatch(key, 1.0, True, phrasing, {"identical": 1.0})
+        passage = Passage(r.key, "faq", r.question, r.answer, 1.0, section=r.category)
+        return Lookup([passage], self.version, match, r.answer, passage, 1.0)
 
     def _keyword_only(self) -> TenantIndex:
         """This index without its vectors (the same keyword indexes) and with the text-only matcher."""
@@ -273,6 +285,24 @@ class TenantIndex:
                 if i < len(lst) and len(out) < k:
                     out.append(lst[i])
         return out
+
+
+def _exact_wordings(faqs: Iterable[FaqRecord]) -> dict[str, tuple[str, str]]:
+    """Normalised wording -> (entry key, phrasing) for every phrasing of every entry; a wording that two entries
+    share is left out (the matcher and the margin decide between them)."""
+    out: dict[str, tuple[str, str]] = {}
+    shared: set[str] = set()
+    for r in faqs:
+        for phrasing in (r.question, *r.similar):
+            norm = cache_key_text(phrasing)
+            if not norm:
+                continue
+            if norm in out and out[norm][0] != r.key:
+                shared.add(norm)
+            out.setdefault(norm, (r.key, phrasing))
+    for norm in shared:
+        del out[norm]
+    return out
 
 
 def decide_fast_path(
