@@ -57,6 +57,7 @@ class TurnContext:
     user_message_id: int | None
     new_session: bool
     customer_ref: str | None = None
+    new_customer: bool = False  # an anonymous customer whose ref was made for this session: no row to look up
 
 
 @dataclass
@@ -205,7 +206,7 @@ class Store(KnowledgeQueries):
     @staticmethod
     def _new_context(tenant_id: str, customer_ref: str | None, bot: BotView) -> TurnContext:
         ref = customer_ref or f"anon-{uuid.uuid4().hex}"
-        return TurnContext(str(uuid.uuid4()), tenant_id, None, bot, [], None, True, ref)
+        return TurnContext(str(uuid.uuid4()), tenant_id, None, bot, [], None, True, ref, customer_ref is None)
 
     def record_customer_message(self, ctx: TurnContext, channel: str, text: str) -> int:
         """Write the customer's message (and, for a new session, the customer and the session)."""
@@ -213,7 +214,14 @@ class Store(KnowledgeQueries):
         now = utcnow()
         with self.engine.begin() as conn:
             if ctx.new_session:
-                ctx.customer_id = self._customer_id(conn, ctx.tenant_id, ctx.customer_ref or "")
+                if ctx.new_customer:  # a random ref made for this session: one insert, no look-up, no savepoint
+                    ctx.customer_id = conn.execute(
+                        insert(Customer.__table__).values(
+                            tenant_id=ctx.tenant_id, external_id=ctx.customer_ref, created_at=now
+                        )
+                    ).inserted_primary_key[0]
+                else:
+                    ctx.customer_id = self._customer_id(conn, ctx.tenant_id, ctx.customer_ref or "")
                 conn.execute(
                     insert(sessions_t).values(
                         id=ctx.session_id,
