@@ -282,7 +282,9 @@ def fast_path_turns(concurrency: int, duration: float, reps: int) -> dict[str, A
 # ------------------------------------------------------------------------------------------- report
 
 
-def render(search: list[dict[str, Any]], imp: dict[str, Any], fast: dict[str, Any], machine: str) -> str:
+def render(
+    search: list[dict[str, Any]], imp: dict[str, Any], fast: dict[str, Any], one: dict[str, Any], machine: str
+) -> str:
     def ok(x: bool) -> str:
         return "met" if x else "**not met**"
 
@@ -308,11 +310,20 @@ def render(search: list[dict[str, Any]], imp: dict[str, Any], fast: dict[str, An
     L += ["### Fast-path turn end to end (POST /api/chat, both messages recorded in SQLite)", ""]
     reps = fast["new"]["reps"]
     L += [f"{fast['concurrency']} concurrent clients, {fast['duration']:g} s per run, median of {reps} runs.", ""]
-    L += ["| questions | turns/s | p50 ms | p99 ms | answered by |", "|---|---:|---:|---:|---|"]
-    modes = (("new", "new to the cache (embed + retrieve + match)"), ("repeated", "repeated (answer cache)"))
-    for mode, label in modes:
-        r = fast[mode]
-        L.append(f"| {label} | {r['turns_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['answered_by']} |")
+    L += ["| clients | questions | turns/s | p50 ms | p99 ms | answered by |", "|---:|---|---:|---:|---:|---|"]
+    modes = (
+        ("new", "not in the answer cache (retrieve + match; each question's embedding is cached after its first ask)"),
+        ("repeated", "repeated (answer cache)"),
+    )
+    for run in (fast, one):
+        for mode, label in modes:
+            r = run[mode]
+            L.append(
+                f"| {run['concurrency']} | {label} | {r['turns_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+                f"{r['answered_by']} |"
+            )
+    L += ["", f"{fast['questions']} distinct questions that take the fast path; the load generator runs on the "
+          "same cores as kefu (2 workers).", ""]
     L += ["", "| target | measured | |", "|---|---:|---|"]
     s99 = search[-1]["p99_ms"]
     L.append(
@@ -320,11 +331,13 @@ def render(search: list[dict[str, Any]], imp: dict[str, Any], fast: dict[str, An
         f"{ok(s99 <= TARGET_SEARCH_P99_MS)} |"
     )
     for mode in ("new", "repeated"):
+        for run in (fast, one):
+            r = run[mode]
+            L.append(
+                f"| fast-path turn p99 ≤ {TARGET_TURN_P99_MS:g} ms ({mode}, {run['concurrency']} clients) | "
+                f"{r['p99_ms']:.1f} ms | {ok(r['p99_ms'] <= TARGET_TURN_P99_MS)} |"
+            )
         r = fast[mode]
-        L.append(
-            f"| fast-path turn p99 ≤ {TARGET_TURN_P99_MS:g} ms ({mode}) | {r['p99_ms']:.1f} ms | "
-            f"{ok(r['p99_ms'] <= TARGET_TURN_P99_MS)} |"
-        )
         L.append(
             f"| ≥ {TARGET_TURNS_S:g} fast-path turns/s ({mode}) | {r['turns_s']:.0f} | "
             f"{ok(r['turns_s'] >= TARGET_TURNS_S)} |"
@@ -369,7 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     search = search_scale([10_000, 100_000], 100 if quick else 400)
     imp = import_throughput(10 if quick else 30)
     fast = fast_path_turns(16, 5 if quick else 10, 1 if quick else 3)
-    section = render(search, imp, fast, machine)
+    one = fast_path_turns(1, 5 if quick else 10, 1 if quick else 3)
+    section = render(search, imp, fast, one, machine)
     splice(Path(a.out), section)
     print(section)
     return 0
