@@ -11,13 +11,14 @@ from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any
 
-from kefu.conversation.prompt import build_prompt, is_chinese
+from kefu.conversation.prompt import build_prompt
 from kefu.conversation.types import Reply, Source, Turn
 from kefu.engines.base import Engine, EngineError, StreamStats
 from kefu.engines.factory import sampling
 from kefu.guard.service import Guard, ReplyFilter
 from kefu.knowledge.cache import AnswerCache, CachedAnswer
 from kefu.knowledge.service import KnowledgeBase, Lookup, Passage
+from kefu.knowledge.text import is_chinese
 from kefu.ops import metrics
 from kefu.ops.logging import session_id_var
 from kefu.ops.settings import Settings

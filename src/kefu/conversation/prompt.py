@@ -20,10 +20,6 @@ def estimate_tokens(text: str) -> int:
     return cjk + math.ceil((len(text) - cjk) / 3)
 
 
-def is_chinese(text: str) -> bool:
-    return bool(_CJK.search(text))
-
-
 def format_sources(passages: list[Passage]) -> str:
     """Numbered sources: FAQ entries as question and answer, chunks with their document and section."""
     if not passages:

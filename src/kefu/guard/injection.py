@@ -47,6 +47,8 @@ from typing import Any
 
 import numpy as np
 
+from kefu.knowledge.text import is_chinese
+
 __all__ = [
     "KINDS",
     "PASSAGE_CLOSE",
@@ -2093,11 +2095,6 @@ def quote_passage(text: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ replies
-
-
-def is_chinese(text: str) -> bool:
-    """True when a message is (mostly) Chinese: any CJK character, or no Latin letters at all."""
-    return bool(_CJK.search(text)) or not re.search(r"[A-Za-z]", text)
 
 
 _REFUSALS_ZH = {

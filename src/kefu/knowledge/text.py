@@ -245,6 +245,14 @@ _ZH_PARTICLES = frozenset("的了吗呢吧啊呀么嘛哦哈呗啦")
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{_CJK}]+")
+_HAN = re.compile(f"[{_CJK}]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def is_chinese(text: str) -> bool:
+    """True when a message is to be answered in Chinese: any Han character, or no Latin letter at all
+    ("？？", "123456": a Chinese shop's default)."""
+    return bool(_HAN.search(text)) or not _LATIN.search(text)
 _EN_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SPACE = re.compile(r"\s+")
 
