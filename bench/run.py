@@ -170,6 +170,9 @@ def start_kefu(
             # What kefu adds to relaying tokens: the output guard, which holds each sentence back until it is
             # checked, is off here (its own cost is measured by `kefu eval guard` and docs/guard.md).
             "KEFU_GUARD__OUTPUT": "off",
+            # Every request reaches the engine: the load generator repeats a dozen first questions, which the
+            # answer cache would otherwise answer after their first time (docs/benchmarks.md, knowledge section).
+            "KEFU_ANSWER_CACHE_SIZE": "0",
             # Knowledge changes reach the workers over Redis when it runs here: no version read per question.
             **({"KEFU_REDIS_URL": "redis://127.0.0.1:6379/0"} if _redis_up() else {}),
             **(extra_env or {}),
