@@ -199,7 +199,7 @@ def test_hybrid_finds_and_reports_both_indexes(fusion: str) -> None:
 
 def test_rrf_arithmetic() -> None:
     r = HybridRetriever(KeywordIndex([IndexedText("x", "退款")]), fusion="rrf", rrf_k=10, weights=(2.0, 1.0))
-    fused = r._fuse([("a", 5.0), ("b", 3.0)], [("b", 0.9), ("c", 0.8)])
+    fused = r._fuse([("a", 5.0), ("b", 3.0)], [("b", 0.9), ("c", 0.8)], r.fusion, r.weights)
     scores = {c.id: c.score for c in fused}
     assert scores["a"] == pytest.approx(2 / 11)
     assert scores["b"] == pytest.approx(2 / 12 + 1 / 11)
@@ -209,11 +209,24 @@ def test_rrf_arithmetic() -> None:
 
 def test_weighted_arithmetic() -> None:
     r = HybridRetriever(KeywordIndex([IndexedText("x", "退款")]), fusion="weighted", weights=(1.0, 3.0))
-    fused = r._fuse([("a", 4.0), ("b", 2.0)], [("b", 0.9), ("c", 0.5)])
+    fused = r._fuse([("a", 4.0), ("b", 2.0)], [("b", 0.9), ("c", 0.5)], r.fusion, r.weights)
     scores = {c.id: c.score for c in fused}
     assert scores["a"] == pytest.approx(1 / 4)
     assert scores["b"] == pytest.approx((0.5 + 3) / 4)
     assert scores["c"] == pytest.approx(0)
+
+
+def test_fusion_overridden_per_query() -> None:
+    """A bot's own fusion over the tenant's shared retriever: the same indexes, another ranking."""
+    texts = [IndexedText("a", "退款 退款 退款 到账"), IndexedText("b", "退款 多久"), IndexedText("c", "发票")]
+    r = HybridRetriever(KeywordIndex(texts), fusion="weighted", weights=(1.0, 2.0))
+    weighted = r.search("退款多久", 3)
+    rrf = r.search("退款多久", 3, fusion="rrf", weights=(1.0, 1.0))
+    assert [c.id for c in weighted] == [c.id for c in rrf]  # keyword only: same order...
+    assert weighted[0].score <= 1 and rrf[0].score == pytest.approx(1 / (r.rrf_k + 1))  # ...other scales
+    assert r.fusion == "weighted" and r.weights == (1.0, 2.0)  # the retriever itself is unchanged
+    with pytest.raises(ValueError):
+        r.search("退款", 3, fusion="max")  # type: ignore[arg-type]
 
 
 def test_rerank_hook_sees_fused_list_and_reorders() -> None:

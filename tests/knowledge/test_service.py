@@ -406,3 +406,28 @@ def test_embedding_store_roundtrip(tmp_path: Path) -> None:
         )
     finally:
         store.close()
+
+
+def test_fusion_is_configured_per_bot(tmp_path: Path) -> None:
+    """Two bots of one tenant share its indexes but rank with their own fusion (bot profile, X-Service-Type)."""
+    engine = QueueEngine(default_reply="好的。")
+    with TestClient(create_app(make_settings(tmp_path), engine=engine, configure_logs=False)) as client:
+        store = client.app.state.services.store
+        prompt = "你是客服。"
+        store.upsert_bot("default", "rrf-bot", prompt, fusion="rrf", weights=(1.0, 1.0))
+        store.upsert_bot("default", "keyword-bot", prompt, fusion="weighted", weights=(1.0, 0.0))
+        q = {"text": "礼品卡能换成现金吗"}
+        default = client.post("/api/chat", json=q).json()
+        rrf = client.post("/api/chat", json=q, headers={"X-Service-Type": "rrf-bot"}).json()
+        kw = client.post("/api/chat", json=q, headers={"X-Service-Type": "keyword-bot"}).json()
+        assert default["answered_by"] == rrf["answered_by"] == kw["answered_by"] == "stand-in:stand-in"
+        # weighted scores lie in [0, 1] with the best near 1; RRF sums 1 / (rrf_k + rank): at most 2 / 21
+        assert default["sources"][0]["score"] > 0.5
+        assert 0 < rrf["sources"][0]["score"] <= 2 / 21 + 1e-6
+        # keyword weight only: the vector side no longer counts
+        assert all(s["score"] > 0 for s in kw["sources"])
+        assert [s["score"] for s in kw["sources"]] != [s["score"] for s in default["sources"]]
+        with pytest.raises(ValueError):
+            store.upsert_bot("default", "bad", prompt, fusion="max")
+        with pytest.raises(ValueError):
+            store.upsert_bot("default", "bad", prompt, weights=(0.0, 0.0))

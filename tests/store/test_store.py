@@ -34,6 +34,28 @@ def test_schema(store: Store) -> None:
     assert {"role", "text", "created_at", "latency_ms", "engine", "prompt_tokens", "completion_tokens"} <= cols
 
 
+def test_migrations_match_the_models(store: Store) -> None:
+    """The tables the migrations make are the tables the models describe (columns, types, nullability,
+    indexes): a model changed without its migration fails here, on both databases."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from kefu.store.models import Base
+
+    with store.engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(ctx, Base.metadata)
+    assert diff == [], diff
+
+
+def test_bot_fusion_roundtrip(store: Store) -> None:
+    store.upsert_bot("acme", "sales", "你是销售顾问。", fusion="rrf", weights=(1.0, 3.0))
+    ctx = store.open_turn("acme", "bob", None, "sales", 10)
+    assert (ctx.bot.fusion, ctx.bot.weights) == ("rrf", (1.0, 3.0))
+    store.upsert_bot("acme", "sales", "你是销售顾问。")  # back to the settings' fusion
+    assert store.open_turn("acme", "bob", None, "sales", 10).bot.fusion is None
+
+
 def test_turn_roundtrip_and_history(store: Store) -> None:
     ctx = store.begin_turn("default", "alice", None, "web", "default", "你好", 10)
     assert ctx.new_session and ctx.history == [] and ctx.bot.name == "default"

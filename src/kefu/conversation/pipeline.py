@@ -80,9 +80,11 @@ class Pipeline:
             return reply
 
         # 3. Knowledge: the best passages (FAQ entries and document chunks) and the fast-path decision.
+        bot = ctx.bot
         look = await self.kb.lookup(
-            turn.tenant, text, self.settings.kb_top_k, threshold=ctx.bot.faq_threshold, version=version
-        )
+            turn.tenant, text, self.settings.kb_top_k, threshold=bot.faq_threshold, version=version,
+            fusion=bot.fusion, weights=bot.weights,  # type: ignore[arg-type]
+        )  # fmt: skip
         reply = Reply(ctx.session_id, [_source(p) for p in look.passages], look.confidence, _empty())
 
         # 4. A message that tries to talk the bot out of its rules gets an in-policy answer, nothing else.

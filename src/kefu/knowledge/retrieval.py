@@ -392,7 +392,19 @@ class HybridRetriever:
     def embed_query(self, query: str) -> np.ndarray | None:
         return None if self.embedder is None else self.embedder.embed([query], "query")[0]
 
-    def search(self, query: str, k: int = 5, *, query_vector: np.ndarray | None = None) -> list[Candidate]:
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        query_vector: np.ndarray | None = None,
+        fusion: Fusion | None = None,
+        weights: tuple[float, float] | None = None,
+    ) -> list[Candidate]:
+        """The `k` best documents. `fusion` / `weights` override the retriever's for this query (a bot's own
+        hybrid search over the tenant's shared indexes)."""
+        if fusion not in (None, "rrf", "weighted"):
+            raise ValueError(f"fusion must be 'rrf' or 'weighted', not {fusion!r}")
         if k <= 0 or not query.strip():
             return []
         kw = self.keyword.search(query, self.depth) if self.keyword is not None else []
@@ -400,17 +412,19 @@ class HybridRetriever:
         if self.vector is not None:
             qv = query_vector if query_vector is not None else self.embed_query(query)
             vec = self.vector.search(qv, self.depth)
-        fused = self._fuse(kw, vec)
+        fused = self._fuse(kw, vec, fusion or self.fusion, weights or self.weights)
         if self.rerank is not None:
             fused = list(self.rerank(query, fused))
         return fused[:k]
 
-    def _fuse(self, kw: list[tuple[str, float]], vec: list[tuple[str, float]]) -> list[Candidate]:
-        wk, wv = self.weights
+    def _fuse(
+        self, kw: list[tuple[str, float]], vec: list[tuple[str, float]], fusion: Fusion, weights: tuple[float, float]
+    ) -> list[Candidate]:
+        wk, wv = weights
         kw_pos = {d: (i + 1, s) for i, (d, s) in enumerate(kw)}
         vec_pos = {d: (i + 1, s) for i, (d, s) in enumerate(vec)}
         ids = list(dict.fromkeys([d for d, _ in kw] + [d for d, _ in vec]))
-        if self.fusion == "rrf":
+        if fusion == "rrf":
 
             def fused(d: str) -> float:
                 s = 0.0

@@ -34,6 +34,7 @@ from kefu.knowledge.retrieval import (
     Embedder,
     FaqMatch,
     FaqMatcher,
+    Fusion,
     HybridRetriever,
     IndexedText,
     KeywordIndex,
@@ -218,20 +219,29 @@ class TenantIndex:
     def embed(self, question: str) -> np.ndarray | None:
         return None if self.embedder is None else self.embedder.embed([question], "query")[0]
 
-    def lookup(self, question: str, k: int, *, threshold: float = DEFAULT_THRESHOLD) -> Lookup:
+    def lookup(
+        self,
+        question: str,
+        k: int,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        fusion: Fusion | None = None,
+        weights: tuple[float, float] | None = None,
+    ) -> Lookup:
         """The `k` best passages (FAQ entries and chunks interleaved by rank) and the fast-path decision.
         When the question cannot be embedded (a model server down), keyword search answers it.
         An entry's own wording (a suggested question clicked in the chat page, a repeated FAQ) is answered
-        from that entry before anything is embedded or searched."""
+        from that entry before anything is embedded or searched. `fusion` / `weights`: the bot's own."""
         if (exact := self._exact.get(cache_key_text(question))) is not None:
             return self._identical(*exact)
         try:
             qv = self.embed(question) if len(self) else None
         except Exception as e:
             _embedding_failed("question answered by keyword search only", e)
-            return self._keyword_only().lookup(question, k, threshold=threshold)
-        faq_c = self.faq_retriever.search(question, max(k, 2), query_vector=qv) if self.faq_retriever else []
-        chunk_c = self.chunk_retriever.search(question, k, query_vector=qv) if self.chunk_retriever else []
+            return self._keyword_only().lookup(question, k, threshold=threshold, fusion=fusion, weights=weights)
+        how = {"query_vector": qv, "fusion": fusion, "weights": weights}
+        faq_c = self.faq_retriever.search(question, max(k, 2), **how) if self.faq_retriever else []
+        chunk_c = self.chunk_retriever.search(question, k, **how) if self.chunk_retriever else []
         look = Lookup(self._interleave(faq_c, chunk_c, k), self.version, vector=qv)
         if faq_c:
             look.faq, best = decide_fast_path(
@@ -393,11 +403,14 @@ class KnowledgeBase:
         *,
         threshold: float = DEFAULT_THRESHOLD,
         version: int | None = None,
+        fusion: Fusion | None = None,
+        weights: tuple[float, float] | None = None,
     ) -> Lookup:
-        """`version`: the tenant's version when the caller has just read it (saves a second read)."""
+        """`version`: the tenant's version when the caller has just read it (saves a second read);
+        `fusion` / `weights`: the asking bot's hybrid search, else the knowledge base's."""
         idx = await self.index(tenant_id, version)
         return await asyncio.get_running_loop().run_in_executor(
-            self._pool, lambda: idx.lookup(question, k, threshold=threshold)
+            self._pool, lambda: idx.lookup(question, k, threshold=threshold, fusion=fusion, weights=weights)
         )
 
     async def search(self, tenant_id: str, question: str, k: int = 5) -> list[Passage]:

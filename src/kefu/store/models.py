@@ -61,6 +61,10 @@ class BotProfile(Base):
     # A question the FAQ matcher judges the same as an entry's with at least this probability is answered
     # from the FAQ directly.
     faq_threshold: Mapped[float] = mapped_column(Float, default=0.8)
+    # Hybrid search of this bot: "rrf" or "weighted" and the keyword / vector weights; None: the settings'.
+    kb_fusion: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    kb_keyword_weight: Mapped[float | None] = mapped_column(Float, nullable=True)
+    kb_vector_weight: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -45,6 +45,9 @@ class BotView:
     model: str | None
     confidence_threshold: float
     faq_threshold: float
+    # the bot's own hybrid-search fusion ("rrf" | "weighted", (keyword weight, vector weight)); None: settings
+    fusion: str | None = None
+    weights: tuple[float, float] | None = None
 
 
 @dataclass
@@ -124,24 +127,25 @@ class Store(KnowledgeQueries):
         model: str | None = None,
         confidence_threshold: float = 0.85,
         faq_threshold: float = 0.8,
+        fusion: str | None = None,
+        weights: tuple[float, float] | None = None,
     ) -> None:
+        """Create or replace the named bot profile. `fusion` ("rrf" | "weighted") and `weights` (keyword, vector)
+        set the bot's own hybrid search; None keeps the settings' for this bot."""
+        if fusion not in (None, "rrf", "weighted"):
+            raise ValueError(f"fusion must be 'rrf' or 'weighted', not {fusion!r}")
+        if weights is not None and (len(weights) != 2 or min(weights) < 0 or sum(weights) <= 0):
+            raise ValueError(f"weights must be two non-negative numbers, not both 0: {weights!r}")
         self._bot_cache.clear()
+        kw_weight, vec_weight = weights if weights is not None else (None, None)
         with self.sessions.begin() as s:
             bot = s.scalar(select(BotProfile).where(BotProfile.tenant_id == tenant_id, BotProfile.name == name))
             if bot is None:
-                s.add(
-                    BotProfile(
-                        tenant_id=tenant_id,
-                        name=name,
-                        system_prompt=system_prompt,
-                        model=model,
-                        confidence_threshold=confidence_threshold,
-                        faq_threshold=faq_threshold,
-                    )
-                )
-            else:
-                bot.system_prompt, bot.model = system_prompt, model
-                bot.confidence_threshold, bot.faq_threshold = confidence_threshold, faq_threshold
+                bot = BotProfile(tenant_id=tenant_id, name=name)
+                s.add(bot)
+            bot.system_prompt, bot.model = system_prompt, model
+            bot.confidence_threshold, bot.faq_threshold = confidence_threshold, faq_threshold
+            bot.kb_fusion, bot.kb_keyword_weight, bot.kb_vector_weight = fusion, kw_weight, vec_weight
 
     def tenant_ids(self) -> list[str]:
         with self.engine.connect() as conn:
@@ -307,7 +311,13 @@ class Store(KnowledgeQueries):
         row = next((r for r in rows if r.name == name), None) or next((r for r in rows if r.name == "default"), None)
         if row is None:
             raise UnknownTenant(tenant_id)
-        view = BotView(row.id, row.name, row.system_prompt, row.model, row.confidence_threshold, row.faq_threshold)
+        weights = None
+        if row.kb_keyword_weight is not None and row.kb_vector_weight is not None:
+            weights = (row.kb_keyword_weight, row.kb_vector_weight)
+        view = BotView(
+            row.id, row.name, row.system_prompt, row.model, row.confidence_threshold, row.faq_threshold,
+            row.kb_fusion, weights,
+        )  # fmt: skip
         self._bot_cache[key] = (view, time.monotonic() + self.cache_ttl_s)
         return view
 
