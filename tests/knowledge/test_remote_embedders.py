@@ -23,6 +23,7 @@ import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from pydantic import ValidationError
 
 from kefu.app import create_app
@@ -340,7 +341,13 @@ def test_lookup_falls_back_to_keyword_search_when_the_server_goes_down(caplog: p
     assert look.faq is not None and look.faq.id == "zh-invoice-electronic"  # the text-only matcher decides
     warned = [r for r in caplog.records if "keyword search" in r.getMessage()]
     assert warned and srv.url in warned[0].error and warned[0].exc_info is None  # type: ignore[attr-defined]
-    assert idx.lookup("how long does a refund take", 3).passages[0].id == "en-refund-time"
+    failures = REGISTRY.get_sample_value("kefu_embedding_failures_total", {"where": "question"})
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="kefu.knowledge.service"):
+        assert idx.lookup("how long does a refund take to arrive", 3).passages[0].id == "en-refund-time"
+    # the server is still down: counted, not logged again within the minute
+    assert not [r for r in caplog.records if "keyword search" in r.getMessage()]
+    assert REGISTRY.get_sample_value("kefu_embedding_failures_total", {"where": "question"}) == failures + 1
 
 
 async def test_index_built_while_the_server_is_down_answers_by_keyword_then_gets_vectors(tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ from kefu.knowledge.retrieval import (
     faq_texts,
     get_embedder,
 )
+from kefu.ops import metrics
 from kefu.store.knowledge import ChunkRecord, FaqRecord
 from kefu.store.repo import Store
 
@@ -237,7 +238,7 @@ class TenantIndex:
         try:
             qv = self.embed(question) if len(self) else None
         except Exception as e:
-            _embedding_failed("question answered by keyword search only", e)
+            _embedding_failed("question answered by keyword search only", e, where="question")
             return self._keyword_only().lookup(question, k, threshold=threshold, fusion=fusion, weights=weights)
         how = {"query_vector": qv, "fusion": fusion, "weights": weights}
         faq_c = self.faq_retriever.search(question, max(k, 2), **how) if self.faq_retriever else []
@@ -345,13 +346,24 @@ def decide_fast_path(
     return best, best
 
 
-def _embedding_failed(what: str, e: Exception) -> None:
-    """Log an embedder failure: a model server's (expected now and then) in one line, anything else with its
-    stack trace."""
-    if isinstance(e, RemoteEmbeddingError):
-        log.warning("embedding failed: %s", what, extra={"error": str(e)})
-    else:
+# A model server that is down fails every question: its warning is logged once a minute per server and place,
+# the metric counts every failure.
+EMBEDDING_WARN_EVERY_S = 60.0
+_last_warned: dict[tuple[str, str], float] = {}
+
+
+def _embedding_failed(what: str, e: Exception, *, where: str) -> None:
+    """Count and log an embedder failure: a model server's (expected now and then) in one line, at most once
+    a minute for the same server and place; anything else with its stack trace."""
+    metrics.EMBEDDING_FAILURES.labels(where).inc()
+    if not isinstance(e, RemoteEmbeddingError):
         log.exception("embedding failed: %s", what)
+        return
+    now, key = time.monotonic(), (where, e.url)
+    if now - _last_warned.get(key, -EMBEDDING_WARN_EVERY_S) < EMBEDDING_WARN_EVERY_S:
+        return
+    _last_warned[key] = now
+    log.warning("embedding failed: %s", what, extra={"error": str(e), "repeats_logged_every_s": EMBEDDING_WARN_EVERY_S})
 
 
 def _relevant(c: Candidate) -> bool:
@@ -492,7 +504,7 @@ class KnowledgeBase:
             if self.embedder is None:
                 raise
             # keyword search answers until the embedder is back (the vector half is tried again later)
-            _embedding_failed(f"knowledge index of {tenant_id} built without vectors", e)
+            _embedding_failed(f"knowledge index of {tenant_id} built without vectors", e, where="index")
             idx = TenantIndex(version, faqs, chunks, None, **opts)
             idx.retry_at = time.monotonic() + VECTOR_RETRY_S
         log.info(

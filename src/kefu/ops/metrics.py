@@ -16,6 +16,9 @@ TTFT = Histogram(
 KB_IMPORTED = Counter("kefu_kb_imported_total", "FAQ entries and document chunks imported", ["kind"])
 FAST_PATH = Counter("kefu_faq_fast_path_total", "Turns answered from the FAQ without the engine", ["tenant"])
 ANSWER_CACHE = Counter("kefu_answer_cache_total", "Answer cache lookups", ["result"])
+EMBEDDING_FAILURES = Counter(
+    "kefu_embedding_failures_total", "Questions and index builds the embedder could not serve", ["where"]
+)
 GUARD = Counter(
     "kefu_guard_total", "Guard events: PII masked, attacks, defanged passages, failed replies", ["part", "kind"]
 )
