@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 from kefu.app import create_app
 from kefu.engines.testing import QueueEngine
 from kefu.ops.settings import EngineSettings, GuardSettings, Settings
+from kefu.store.repo import Store
 
 IN_CI = os.environ.get("CI") == "true"
 PG_ADMIN_URL = os.environ.get("KEFU_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
@@ -109,6 +110,21 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as c:
             c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A migrated store with the tenants "default" and "acme", once on SQLite and once on the real PostgreSQL."""
+    url = f"sqlite:///{tmp_path / 'k.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    s = Store(url)
+    s.migrate()
+    s.migrate()  # idempotent: every start runs it
+    s.ensure_tenant("default")
+    s.ensure_tenant("acme")
+    try:
+        yield s
+    finally:
+        s.close()
 
 
 class ServerThread:

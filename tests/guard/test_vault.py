@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import inspect
 
@@ -70,19 +67,6 @@ def test_mask_and_seal() -> None:
     assert all(b"13812341234" not in blob for _, blob in items)
     masked, items = mask_and_seal("订单2024051812345678怎么还没到", "s-9", v)
     assert masked.text == "订单2024051812345678怎么还没到" and items == []
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    url = f"sqlite:///{tmp_path / 'k.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    s = Store(url)
-    s.migrate()
-    s.ensure_tenant("default")
-    s.ensure_tenant("acme")
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def test_vault_table_migrated(store: Store) -> None:

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect
 
 from kefu.store.knowledge import FaqRecord
 from kefu.store.repo import Store, UnknownSession, UnknownTenant
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    url = f"sqlite:///{tmp_path / 'k.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    s = Store(url)
-    s.migrate()
-    s.migrate()  # idempotent: every start runs it
-    s.ensure_tenant("default")
-    s.ensure_tenant("acme")
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def test_schema(store: Store) -> None:

@@ -352,9 +352,8 @@ class Store(KnowledgeQueries):
                 return None
             try:
                 with conn.begin_nested():  # two first messages of one customer may race
-                    cid = conn.execute(
-                        insert(t).values(tenant_id=tenant_id, external_id=external_id, created_at=utcnow())
-                    ).inserted_primary_key[0]
+                    row = {"tenant_id": tenant_id, "external_id": external_id, "created_at": utcnow()}
+                    cid = conn.execute(_INSERT_CUSTOMER, row).inserted_primary_key[0]
             except IntegrityError:
                 cid = conn.scalar(select(t.c.id).where(t.c.tenant_id == tenant_id, t.c.external_id == external_id))
             else:
