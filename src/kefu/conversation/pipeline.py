@@ -18,7 +18,7 @@ from kefu.engines.factory import sampling
 from kefu.guard.service import Guard, ReplyFilter
 from kefu.knowledge.cache import AnswerCache, CachedAnswer
 from kefu.knowledge.service import KnowledgeBase, Lookup, Passage
-from kefu.knowledge.text import is_chinese
+from kefu.text import is_chinese
 from kefu.ops import metrics
 from kefu.ops.logging import session_id_var
 from kefu.ops.settings import Settings

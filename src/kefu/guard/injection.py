@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from kefu.knowledge.text import is_chinese
+from kefu.text import is_chinese
 
 __all__ = [
     "KINDS",

@@ -1,7 +1,6 @@
 """Text normalisation and tokenisation shared by the keyword index and the FAQ matcher.
 
-- `normalise`: NFKC (full-width letters, digits and punctuation become half-width), lower case, runs of
-  whitespace collapsed.
+- `normalise` and `is_chinese` come from `kefu.text`, the leaf every part shares (re-exported here).
 - `words`: jieba words for Chinese (one private jieba tokenizer, loaded once, quiet, with a small dictionary
   of shop terms so that 收货地址 or 借记卡 stay whole), plain words for English (with a light plural
   stemmer), stopwords removed.
@@ -14,9 +13,12 @@ from __future__ import annotations
 
 import re
 import threading
-import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
+
+from kefu.text import HAN_RUN_RE, is_chinese, normalise
+
+__all__ = ["bigrams", "char_bigrams", "is_chinese", "jieba_tokenizer", "normalise", "tokens", "words"]
 
 # Shop and bank terms kept whole by jieba (its own dictionary cuts some of them in two).
 SHOP_TERMS: tuple[str, ...] = (
@@ -243,27 +245,11 @@ EN_STOPWORDS: frozenset[str] = frozenset(
 # Particles dropped from a Chinese run before its character bigrams are taken (as the baseline did).
 _ZH_PARTICLES = frozenset("的了吗呢吧啊呀么嘛哦哈呗啦")
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CJK_RUN = re.compile(f"[{_CJK}]+")
-_HAN = re.compile(f"[{_CJK}]")
-_LATIN = re.compile(r"[A-Za-z]")
-
-
-def is_chinese(text: str) -> bool:
-    """True when a message is to be answered in Chinese: any Han character, or no Latin letter at all
-    ("？？", "123456": a Chinese shop's default)."""
-    return bool(_HAN.search(text)) or not _LATIN.search(text)
+_CJK_RUN = HAN_RUN_RE
 _EN_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_SPACE = re.compile(r"\s+")
 
 _lock = threading.Lock()
 _tokenizer = None
-
-
-@lru_cache(maxsize=65536)
-def normalise(text: str) -> str:
-    """NFKC (full width to half width), lower case, whitespace collapsed."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
 
 
 def jieba_tokenizer(user_words: Iterable[str] = ()):
