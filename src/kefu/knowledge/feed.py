@@ -12,27 +12,67 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
+import time
 
 from kefu.knowledge.service import KnowledgeBase
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "kefu:kb-changed"
+# a Redis that is down fails every notice: warned about once a minute
+WARN_EVERY_S = 60.0
 
 
 class RedisPublisher:
-    """A store listener: publishes a tenant's id when its knowledge has changed (called from a database
-    thread, after the commit)."""
+    """A store listener: hands a tenant's id to a background thread that publishes it, so that the database
+    thread (which calls it, after the commit) never waits on Redis; while Redis is slow or down, each
+    tenant's notices coalesce into one. `close()` sends what is pending (up to `close_timeout_s`)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, timeout_s: float = 2.0, close_timeout_s: float = 3.0) -> None:
         import redis
 
-        self._client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._client = redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+        self.close_timeout_s = close_timeout_s
+        self._pending: dict[str, None] = {}  # tenants to announce, oldest first, each once
+        self._wake = threading.Condition()
+        self._closed = False
+        self._last_warned = -WARN_EVERY_S
+        self._thread = threading.Thread(target=self._publish_loop, name="kefu-kb-publish", daemon=True)
+        self._thread.start()
 
     def __call__(self, tenant_id: str) -> None:
-        self._client.publish(CHANNEL, tenant_id)
+        with self._wake:
+            if self._closed:
+                return
+            self._pending[tenant_id] = None
+            self._wake.notify()
+
+    def _publish_loop(self) -> None:
+        while True:
+            with self._wake:
+                while not self._pending and not self._closed:
+                    self._wake.wait()
+                if not self._pending:
+                    return  # closed and nothing left to send
+                tenant = next(iter(self._pending))
+                del self._pending[tenant]
+            try:
+                self._client.publish(CHANNEL, tenant)
+            except Exception as e:  # the other instances read versions per question while their feed is down
+                self._warn(tenant, e)
+
+    def _warn(self, tenant: str, e: Exception) -> None:
+        now = time.monotonic()
+        if now - self._last_warned >= WARN_EVERY_S:
+            self._last_warned = now
+            log.warning("knowledge change notice not published", extra={"tenant": tenant, "error": str(e)})
 
     def close(self) -> None:
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+        self._thread.join(self.close_timeout_s)
         self._client.close()
 
 
