@@ -6,11 +6,12 @@ import typer
 
 from kefu import __version__
 from kefu.admin.cli import kb_app
-from kefu.guard.evaluation import guard as eval_guard
+from kefu.guard.evaluation import guard_command
+from kefu.knowledge.embedders import get_embedder
 from kefu.knowledge.evaluation import app as eval_app
 
 app = typer.Typer(help="kefu: self-hosted AI customer service / 智能客服", no_args_is_help=True)
-eval_app.command("guard")(eval_guard)
+eval_app.command("guard")(guard_command(get_embedder))
 app.add_typer(eval_app, name="eval")
 app.add_typer(kb_app, name="kb")
 

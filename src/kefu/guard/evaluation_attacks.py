@@ -13,7 +13,6 @@ pipeline shares the retrieval step's query embedding), then each `check()` is ti
 
 from __future__ import annotations
 
-import json
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,14 +22,14 @@ from typing import Any
 import numpy as np
 
 from kefu.guard.injection import InjectionGuard
+from kefu.guard.scoring import percentile, read_jsonl
 
 __all__ = ["embed_rows", "evaluate_attacks", "load_attacks"]
 
 
 def load_attacks(path: str | Path) -> list[dict[str, Any]]:
     """Rows of an ATTACKS.jsonl file (blank lines skipped)."""
-    with Path(path).open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    return read_jsonl(path)
 
 
 def embed_rows(rows: Sequence[Mapping[str, Any]], embedder: Any, *, batch: int = 64) -> np.ndarray:
@@ -38,13 +37,6 @@ def embed_rows(rows: Sequence[Mapping[str, Any]], embedder: Any, *, batch: int =
     texts = [str(r["text"]) for r in rows]
     parts = [embedder.embed(texts[i : i + batch], "query") for i in range(0, len(texts), batch)]
     return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
-
-
-def _pct(values: Sequence[float], q: float) -> float:
-    if not values:
-        return 0.0
-    s = sorted(values)
-    return s[min(len(s) - 1, int(q * len(s)))]
 
 
 def evaluate_attacks(
@@ -140,9 +132,9 @@ def evaluate_attacks(
     return {
         "neutralised": share(detected, n_att),
         "false_positive_rate": share(fp, n_ben),
-        "p50_ms": round(_pct(walls, 0.50), 4),
-        "p99_ms": round(_pct(walls, 0.99), 4),
-        "cpu_p99_ms": round(_pct(cpus, 0.99), 4),
+        "p50_ms": round(percentile(walls, 0.50), 4),
+        "p99_ms": round(percentile(walls, 0.99), 4),
+        "cpu_p99_ms": round(percentile(cpus, 0.99), 4),
         "n_attacks": n_att,
         "n_benign": n_ben,
         "classifier": guard.classifier_active and vectors is not None,

@@ -15,32 +15,24 @@ as detector time.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from kefu.guard.pii import KINDS, PiiSpan, detect
+from kefu.guard.scoring import percentile, read_jsonl
 
 Detector = Callable[[str], list[PiiSpan]]
 
 
 def load_rows(path: str | Path) -> list[dict[str, Any]]:
     """Lines of a PII.jsonl file."""
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    return read_jsonl(path)
 
 
 def _overlap(a0: int, a1: int, b0: int, b1: int) -> int:
     return max(0, min(a1, b1) - max(a0, b0))
-
-
-def _percentile(xs: list[float], q: float) -> float:
-    if not xs:
-        return 0.0
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
 def evaluate_pii(
@@ -94,8 +86,8 @@ def evaluate_pii(
         "benign_masked_rate": round(benign_hit / benign, 4) if benign else 0.0,
         "benign_lines": benign,
         "lines": len(rows),
-        "p50_ms": round(_percentile(times, 0.5), 4),
-        "p99_ms": round(_percentile(times, 0.99), 4),
+        "p50_ms": round(percentile(times, 0.5), 4),
+        "p99_ms": round(percentile(times, 0.99), 4),
     }
     if errors:
         out["errors"] = misses
