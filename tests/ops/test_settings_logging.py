@@ -54,3 +54,54 @@ def test_turn_logs_have_request_and_session(client: TestClient, caplog: pytest.L
     assert degraded and degraded[0]["request_id"] == "rid-42"
     assert degraded[0]["session_id"] == r.json()["session_id"]
     assert 'kefu_degraded_total{reason="connection"}' in client.get("/metrics").text
+
+
+def test_secrets_never_in_repr_or_logs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The engine key, the vault key and the admin token are SecretStr: not in repr, str or a logged dump."""
+    s = Settings(
+        admin_token="adm-SECRET-1",
+        engine={"backend": "openai", "base_url": "http://127.0.0.1:9/v1", "api_key": "sk-SECRET-2"},
+        guard={"vault_key": "vault-SECRET-3", "vault_key_file": str(tmp_path / "v.key")},
+    )
+    shown = repr(s) + str(s) + s.model_dump_json()
+    caplog.set_level(logging.INFO)
+    logging.getLogger("kefu.test").info("settings %s", s, extra={"settings": s.model_dump()})
+    shown += "".join(JsonFormatter().format(r) for r in caplog.records)
+    for secret in ("adm-SECRET-1", "sk-SECRET-2", "vault-SECRET-3"):
+        assert secret not in shown
+    assert s.engine.api_key is not None and s.engine.api_key.get_secret_value() == "sk-SECRET-2"
+
+
+def test_readable_lines_at_a_terminal_json_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kefu.ops import logging as kefu_logging
+
+    monkeypatch.setattr(kefu_logging.sys.stderr, "isatty", lambda: True, raising=False)
+    assert kefu_logging.use_json(None) is False
+    assert kefu_logging.use_json(True) is True
+    monkeypatch.setattr(kefu_logging.sys.stderr, "isatty", lambda: False, raising=False)
+    assert kefu_logging.use_json(None) is True
+    rec = logging.getLogRecordFactory()("kefu.app", logging.INFO, __file__, 1, "kefu ready", (), None)
+    rec.engine = "llamacpp"
+    line = kefu_logging.TextFormatter().format(rec)
+    assert "INFO" in line and "kefu.app: kefu ready" in line and "engine=llamacpp" in line and "{" not in line
+
+
+def test_third_party_debug_lines_follow_kefu_level(capsys: pytest.CaptureFixture[str]) -> None:
+    """A library logger left at DEBUG (bm25s did this) prints nothing under INFO."""
+    from kefu.ops.logging import configure_logging
+
+    noisy = logging.getLogger("some_library")
+    noisy.setLevel(logging.DEBUG)
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging("INFO", json_logs=True)
+        late = logging.getLogger("late_library")  # configured by its library after kefu's logging
+        late.setLevel(logging.DEBUG)
+        noisy.debug("resetting tokenizer")
+        late.debug("loaded vocabulary")
+        logging.getLogger("kefu.x").info("visible")
+    finally:
+        root.handlers[:], _ = saved[0], root.setLevel(saved[1])
+    err = capsys.readouterr().err
+    assert "visible" in err and "resetting tokenizer" not in err and "loaded vocabulary" not in err

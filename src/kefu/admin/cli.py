@@ -18,7 +18,7 @@ console = Console()
 
 
 def _store(tenant: str, settings: Settings | None = None) -> Store:
-    from kefu.app import setup_database
+    from kefu.services import setup_database
 
     settings = settings or Settings()
     store = Store(settings.database_url)
@@ -65,7 +65,7 @@ def search_cmd(
     tenant: str = typer.Option("default", help="Tenant id"),
 ) -> None:
     """Show the ranked hits with their scores (with the embedder and fusion the settings name, as `serve` does)."""
-    from kefu.app import knowledge_base
+    from kefu.services import knowledge_base
 
     settings = Settings()
     store = _store(tenant, settings)

@@ -1,5 +1,7 @@
-"""Admin access: `Authorization: Bearer <KEFU_ADMIN_TOKEN>`, or, with no token configured, only from
-this machine. Roles and JWT come with the access-control issue."""
+"""Admin access: `Authorization: Bearer <KEFU_ADMIN_TOKEN>`. Without a token nothing is open, unless the
+operator sets the development flag KEFU_ADMIN_OPEN_LOCAL=true, which opens it to loopback clients only
+(a reverse proxy on the same host is loopback too: never set it behind one). `kefu serve` creates a
+token when none is configured and prints it. Roles and JWT come with the accounts issue."""
 
 from __future__ import annotations
 
@@ -8,32 +10,36 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from kefu.channels.deps import TenantDep
-from kefu.channels.errors import ApiError
+from kefu.http.deps import ServicesDep, TenantDep
+from kefu.http.errors import ApiError
 
-LOOPBACK = {"127.0.0.1", "::1", "localhost", "testclient"}
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
 
 
-async def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    token = request.app.state.services.settings.admin_token
-    if token:
+async def require_admin(
+    request: Request, services: ServicesDep, authorization: Annotated[str | None, Header()] = None
+) -> None:
+    settings = services.settings
+    if settings.admin_token is not None:
         given = (authorization or "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), token.encode()):
+        if not hmac.compare_digest(given.encode(), settings.admin_token.get_secret_value().encode()):
             raise ApiError(401, "unauthorized", "需要管理员令牌 / Admin token required")
         return
     host = request.client.host if request.client else ""
-    if host not in LOOPBACK:
+    if not (settings.admin_open_local and host in LOOPBACK):
         raise ApiError(
-            403, "forbidden", "未配置 KEFU_ADMIN_TOKEN 时仅允许本机访问 / Set KEFU_ADMIN_TOKEN for remote admin"
+            403,
+            "forbidden",
+            "管理接口需要 KEFU_ADMIN_TOKEN / The admin API needs KEFU_ADMIN_TOKEN (kefu serve prints one)",
         )
 
 
 AdminDep = Depends(require_admin)
 
 
-async def existing_tenant(request: Request, tenant: TenantDep) -> str:
+async def existing_tenant(services: ServicesDep, tenant: TenantDep) -> str:
     """Admin writes need a tenant that exists (customers' turns check it in the pipeline)."""
-    store = request.app.state.services.store
+    store = services.store
     if not await store.run(store.tenant_exists, tenant):
         raise ApiError(404, "unknown_tenant")
     return tenant

@@ -1,91 +1,23 @@
-"""Dependencies shared by the channel routes, as Annotated aliases."""
+"""What the customer channels share beyond kefu.http: starting a turn with lookup failures as 404s, and
+collecting a non-streamed reply only while its client is still there."""
 
 from __future__ import annotations
 
-import re
-from typing import Annotated
+import asyncio
+import contextlib
+import logging
 
-from fastapi import Depends, Header, Request
-from starlette.requests import HTTPConnection
+from starlette.requests import Request
 
-from kefu.channels.errors import ApiError
 from kefu.conversation.pipeline import Pipeline
 from kefu.conversation.types import Reply, Turn
-from kefu.ops.settings import Settings
-from kefu.services import Services
+from kefu.http.errors import ApiError
 from kefu.store.repo import UnknownSession, UnknownTenant
 
-_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
+log = logging.getLogger(__name__)
 
-
-async def get_services(request: HTTPConnection) -> Services:
-    return request.app.state.services
-
-
-async def get_pipeline(request: HTTPConnection) -> Pipeline:
-    return request.app.state.services.pipeline
-
-
-async def get_settings(request: HTTPConnection) -> Settings:
-    return request.app.state.services.settings
-
-
-async def get_tenant(x_tenant_id: Annotated[str | None, Header()] = None) -> str:
-    tenant = x_tenant_id or "default"
-    if not _ID.match(tenant):
-        raise ApiError(400, "invalid_request", "X-Tenant-Id 格式错误 / Invalid X-Tenant-Id")
-    return tenant
-
-
-async def get_service_type(x_service_type: Annotated[str | None, Header()] = None) -> str:
-    st = x_service_type or "default"
-    if not _ID.match(st):
-        raise ApiError(400, "invalid_request", "X-Service-Type 格式错误 / Invalid X-Service-Type")
-    return st
-
-
-async def require_json(request: Request) -> None:
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype != "application/json" and not ctype.endswith("+json"):
-        raise ApiError(415, "unsupported_media_type")
-
-
-ServicesDep = Annotated[Services, Depends(get_services)]
-PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-TenantDep = Annotated[str, Depends(get_tenant)]
-ServiceTypeDep = Annotated[str, Depends(get_service_type)]
-JsonBody = Depends(require_json)
-
-
-def valid_id(value: str | None, what: str) -> str | None:
-    if value is not None and not _ID.match(value):
-        raise ApiError(422, "invalid_request", f"{what} 格式错误 / Invalid {what}")
-    return value
-
-
-def check_text(text: str, settings: Settings) -> str:
-    if not text.strip():
-        raise ApiError(422, "empty_text")
-    if len(text) > settings.max_message_chars:
-        raise ApiError(
-            413,
-            "text_too_long",
-            f"消息过长（最多 {settings.max_message_chars} 字） / Message too long "
-            f"(max {settings.max_message_chars} characters)",
-        )
-    if "\x00" in text or not is_valid_unicode(text):
-        raise ApiError(422, "invalid_request", "消息含有非法字符 / The message contains invalid characters")
-    return text
-
-
-def is_valid_unicode(text: str) -> bool:
-    """False for lone surrogates (JSON allows "\\ud800"; UTF-8 and the database do not)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+# The status logged for a request whose client left before the reply (nginx's 499); nobody receives it.
+CLIENT_GONE = 499
 
 
 async def start_turn(pipeline: Pipeline, turn: Turn) -> Reply:
@@ -96,3 +28,33 @@ async def start_turn(pipeline: Pipeline, turn: Turn) -> Reply:
         raise ApiError(404, "unknown_session") from e
     except UnknownTenant as e:
         raise ApiError(404, "unknown_tenant") from e
+
+
+async def collect_while_connected(request: Request, reply: Reply) -> bool:
+    """Collect the whole reply, unless the client disconnects first: then the engine is stopped (its stream is
+    cancelled, and the pipeline records what was produced) instead of generating for nobody, as vLLM's OpenAI
+    server does. False when the client went away. The body has been read, so the only message left on the
+    ASGI receive channel is http.disconnect."""
+    work = asyncio.ensure_future(reply.collect())
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait((work, gone), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        if not work.done():
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await work
+            close = getattr(reply, "aclose", None)
+            if close is not None:
+                await close()
+    if work.cancelled():
+        log.info("client went away; reply cancelled", extra={"path": request.url.path})
+        return False
+    work.result()  # the reply's own error, if it failed
+    return True
+
+
+async def _disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass

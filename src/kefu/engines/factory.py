@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import SecretStr
+
 from kefu.engines.base import Engine, SamplingParams
 from kefu.ops.settings import EngineSettings
 
@@ -12,7 +14,7 @@ def build_engine(cfg: EngineSettings) -> Engine:
 
         if not cfg.base_url:
             raise ValueError("KEFU_ENGINE__BASE_URL is required for the openai back-end")
-        return OpenAICompatEngine(cfg.base_url, cfg.model, cfg.api_key, timeout_s=cfg.timeout_s)
+        return OpenAICompatEngine(cfg.base_url, cfg.model, _secret(cfg.api_key), timeout_s=cfg.timeout_s)
     if cfg.backend == "ollama":
         from kefu.engines.ollama_native import OllamaEngine
 
@@ -26,3 +28,7 @@ def build_engine(cfg: EngineSettings) -> Engine:
 
 def sampling(cfg: EngineSettings) -> SamplingParams:
     return SamplingParams(temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens)
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None

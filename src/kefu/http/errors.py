@@ -10,6 +10,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,6 +32,36 @@ MESSAGES: dict[str, str] = {
     "method_not_allowed": "不支持的请求方法 / Method not allowed",
     "internal_error": "服务暂时出错，请稍后再试 / Something went wrong, please try again",
 }
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error a client sees; declared in the OpenAPI document so generated clients parse it."""
+
+    error: ErrorDetail
+
+
+# What each error status means on kefu's routes, as the OpenAPI document states it.
+_STATUS_TEXT = {
+    400: "请求无效（JSON 或请求头格式错误） / Invalid JSON or header",
+    401: "需要管理员令牌 / Admin token required",
+    403: "无权访问 / Forbidden",
+    404: "会话、租户或条目不存在 / Unknown session, tenant or entry",
+    413: "请求体或消息过长 / Body or message too large",
+    415: "请使用 application/json / Content-Type must be application/json",
+    422: "字段缺失或无效 / Missing or invalid fields",
+    500: "服务内部错误 / Internal error",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict]:
+    """`responses=` for a route: the error statuses it really answers with, each with the ErrorBody model.
+    500 is added everywhere: the last-resort handler can answer any route with it."""
+    return {s: {"model": ErrorBody, "description": _STATUS_TEXT[s]} for s in sorted({*statuses, 500})}
 
 
 class ApiError(Exception):

@@ -1,11 +1,13 @@
-"""Liveness, readiness and Prometheus metrics."""
+"""The instance's own endpoints: liveness, readiness and Prometheus metrics."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+
+from kefu.http.deps import ServicesDep
 
 router = APIRouter(tags=["ops"])
 
@@ -16,8 +18,7 @@ async def healthz() -> dict:
 
 
 @router.get("/readyz")
-async def readyz(request: Request) -> JSONResponse:
-    services = request.app.state.services
+async def readyz(services: ServicesDep) -> JSONResponse:
 
     def db_ok() -> bool:
         with services.store.engine.connect() as c:
