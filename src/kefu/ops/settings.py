@@ -7,7 +7,6 @@ The YAML file is `./kefu.yaml`, or the path in `KEFU_CONFIG`.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -21,7 +20,7 @@ from pydantic_settings import (
 
 
 class EngineSettings(BaseModel):
-    """One model on one back-end, with its sampling settings (F2)."""
+    """One model on one back-end, with its sampling settings and time limits."""
 
     backend: Literal["llamacpp", "openai", "ollama"] = "llamacpp"
     model: str = "smollm2-135m-instruct"
@@ -41,8 +40,8 @@ class EngineSettings(BaseModel):
 
 
 class GuardSettings(BaseModel):
-    """PRODUCT.md F10/F11: personal data masked before it is stored, logged or sent to the engine; attacks
-    refused; generated replies checked against their sources."""
+    """Personal data masked before it is stored, logged or sent to the engine; attacks refused; generated
+    replies checked against their sources."""
 
     mask_pii: bool = True
     # The PII vault's key (any string; HKDF derives the AES key). Unset: a random key kept in vault_key_file.
@@ -138,8 +137,3 @@ class Settings(BaseSettings):
         if yaml_path.is_file():
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_path, yaml_file_encoding="utf-8"))
         return tuple(sources)
-
-
-@lru_cache
-def get_settings() -> Settings:
-    return Settings()
