@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kefu.engines.base import ChatMessage, EmbeddingsNotSupported, EngineError, SamplingParams, StreamStats
+from kefu.engines.base import ChatMessage, SamplingParams, StreamStats
 from tests.conftest import require_smollm2
 
 pytestmark = pytest.mark.slow
@@ -118,12 +118,6 @@ async def test_pipeline_style_timeout_then_next_request(engine) -> None:
     deltas = [d async for d in engine.stream([ChatMessage("user", "Say hi.")], SamplingParams(max_tokens=8))]
     assert deltas
     assert time.perf_counter() - t0 < 10  # generous: CI machines are shared and noisy
-
-
-async def test_embed_not_supported(engine) -> None:
-    with pytest.raises(EmbeddingsNotSupported) as ei:
-        await engine.embed(["退款多久到账"])
-    assert isinstance(ei.value, EngineError) and ei.value.kind == "unsupported"
 
 
 async def test_health(engine) -> None:

@@ -2,7 +2,7 @@
 
 No Ollama binary can be installed here, so `OllamaStandIn` below is a small aiohttp app that replays
 Ollama's documented wire format (docs/api.md of ollama/ollama): POST /api/chat as NDJSON when
-streaming or one JSON object when not, GET /api/tags, POST /api/embed, and `{"error": ...}` bodies
+streaming or one JSON object when not, GET /api/tags, and `{"error": ...}` bodies
 for failures. It is NOT Ollama and generates nothing: the replies are canned. It records every
 request body so the tests can check what kefu sent. The model name picks a misbehaviour:
 
@@ -68,7 +68,6 @@ class OllamaStandIn:
         self.app = web.Application()
         self.app.router.add_post("/api/chat", self.chat)
         self.app.router.add_get("/api/tags", self.tags)
-        self.app.router.add_post("/api/embed", self.embed)
         self.runner = web.AppRunner(self.app, handle_signals=False)
 
     @property
@@ -135,15 +134,6 @@ class OllamaStandIn:
             }
         )
 
-    async def embed(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        self.requests.append(("/api/embed", body))
-        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
-        vectors = [[round(0.01 * (i + 1) * (j + 1), 4) for j in range(8)] for i in range(len(texts))]
-        return web.json_response(
-            {"model": body["model"], "embeddings": vectors, "total_duration": 14_143_917, "prompt_eval_count": 8}
-        )
-
 
 @pytest.fixture
 async def ollama_standin() -> AsyncIterator[OllamaStandIn]:
@@ -192,15 +182,8 @@ async def test_stream_yields_deltas_and_fills_stats(ollama_standin: OllamaStandI
     _check_sent(body, stream=True)
 
 
-async def test_health_and_embed(ollama_standin: OllamaStandIn, make_engine) -> None:
-    engine = make_engine()
-    assert await engine.health() is True
-    vectors = await engine.embed(["退款多久到账", "how long is shipping"])
-    assert len(vectors) == 2 and all(len(v) == 8 for v in vectors)
-    assert vectors[0][0] == pytest.approx(0.01)
-    assert ("/api/embed", {"model": MODEL, "input": ["退款多久到账", "how long is shipping"]}) in [
-        (p, {k: b[k] for k in ("model", "input")}) for p, b in ollama_standin.requests if p == "/api/embed"
-    ]
+async def test_health(ollama_standin: OllamaStandIn, make_engine) -> None:
+    assert await make_engine().health() is True
 
 
 async def test_unknown_model_is_http_404(make_engine) -> None:
@@ -244,9 +227,6 @@ async def test_closed_port(make_engine) -> None:
     with pytest.raises(EngineError) as ei:
         async for _ in engine.stream(MESSAGES, PARAMS):
             pass
-    assert ei.value.kind == "connection"
-    with pytest.raises(EngineError) as ei:
-        await engine.embed(["x"])
     assert ei.value.kind == "connection"
     assert await engine.health() is False
     assert time.perf_counter() - t0 < 3

@@ -1,8 +1,8 @@
 """The engine interface: one small async surface that every LLM back-end implements.
 
 `chat` returns a whole completion, `stream` yields text deltas, `health` says whether the engine
-answers, `embed` exists where the back-end has it. Errors of any kind surface as `EngineError`, so
-the turn pipeline has one thing to catch when it degrades.
+answers (embeddings are not an engine's job: the knowledge base has its own embedders). Errors of any
+kind surface as `EngineError`, so the turn pipeline has one thing to catch when it degrades.
 """
 
 from __future__ import annotations
@@ -54,11 +54,6 @@ class EngineError(Exception):
         self.kind = kind
 
 
-class EmbeddingsNotSupported(EngineError):
-    def __init__(self, backend: str) -> None:
-        super().__init__(f"{backend} does not serve embeddings", kind="unsupported")
-
-
 @runtime_checkable
 class Engine(Protocol):
     backend: str
@@ -71,7 +66,5 @@ class Engine(Protocol):
     ) -> AsyncIterator[str]: ...
 
     async def health(self) -> bool: ...
-
-    async def embed(self, texts: list[str]) -> list[list[float]]: ...
 
     async def aclose(self) -> None: ...

@@ -18,7 +18,6 @@ from typing import Any
 from kefu.engines.base import (
     ChatMessage,
     Completion,
-    EmbeddingsNotSupported,
     EngineError,
     SamplingParams,
     StreamStats,
@@ -153,9 +152,6 @@ class LlamaCppEngine:
             return True
         except Exception:
             return False
-
-    async def embed(self, texts: list[str]) -> list[list[float]]:
-        raise EmbeddingsNotSupported(self.backend)
 
     async def aclose(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,4 +1,4 @@
-"""Ollama through its native /api/chat and /api/embed, with the official `ollama` client."""
+"""Ollama through its native /api/chat, with the official `ollama` client."""
 
 from __future__ import annotations
 
@@ -69,13 +69,6 @@ class OllamaEngine:
             return True
         except Exception:
             return False
-
-    async def embed(self, texts: list[str]) -> list[list[float]]:
-        try:
-            r = await self._client.embed(model=self.model, input=texts)
-        except (ollama.ResponseError, httpx.HTTPError, ConnectionError, ValueError) as e:
-            raise EngineError(f"ollama embed failed: {e}", kind=_kind(e)) from e
-        return [list(v) for v in r.embeddings]
 
     async def aclose(self) -> None:
         await self._client._client.aclose()

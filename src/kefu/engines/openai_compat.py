@@ -116,13 +116,6 @@ class OpenAICompatEngine:
         except Exception:
             return False
 
-    async def embed(self, texts: list[str]) -> list[list[float]]:
-        try:
-            r = await self._client.embeddings.create(model=self.model, input=texts)
-        except openai.APIError as e:
-            raise EngineError(f"embeddings failed: {e}", kind=_kind(e)) from e
-        return [d.embedding for d in r.data]
-
     async def aclose(self) -> None:
         await self._client.close()
         if self._http is not None:
