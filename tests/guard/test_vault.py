@@ -7,6 +7,7 @@ from sqlalchemy import inspect
 
 from kefu.guard.vault import Vault, VaultError, derive_key, generate_key, mask_and_seal
 from kefu.store.repo import Store
+from tests.store.turns import begin_turn
 
 KEY = bytes(range(32))
 
@@ -77,7 +78,7 @@ def test_vault_table_migrated(store: Store) -> None:
 
 def test_vault_store_round_trip_and_tenant_isolation(store: Store) -> None:
     v = Vault(KEY)
-    ctx = store.begin_turn("default", "alice", None, "web", "default", "[姓名] [手机号]", 10)
+    ctx = begin_turn(store, "default", "alice", None, "default", "[姓名] [手机号]")
     _, items = mask_and_seal("张三 13812341234", ctx.session_id, v)
     assert store.vault_put("default", ctx.session_id, items, message_id=ctx.user_message_id) == 2
     assert store.vault_put("default", ctx.session_id, []) == 0
@@ -94,7 +95,7 @@ def test_vault_store_round_trip_and_tenant_isolation(store: Store) -> None:
     assert store.vault_get("acme", ctx.session_id) == []
     assert store.vault_get("default", "no-such-session") == []
     # Rows moved to another session do not open there.
-    other = store.begin_turn("default", "bob", None, "web", "default", "hi", 10)
+    other = begin_turn(store, "default", "bob", None, "default", "hi")
     store.vault_put("default", other.session_id, got[:1])
     with pytest.raises(VaultError):
         v.open_all(store.vault_get("default", other.session_id), other.session_id)

@@ -9,6 +9,7 @@ from sqlalchemy import inspect
 
 from kefu.store.knowledge import FaqRecord
 from kefu.store.repo import Store, UnknownSession, UnknownTenant
+from tests.store.turns import begin_turn
 
 
 def test_schema(store: Store) -> None:
@@ -41,7 +42,7 @@ def test_bot_fusion_roundtrip(store: Store) -> None:
 
 
 def test_turn_roundtrip_and_history(store: Store) -> None:
-    ctx = store.begin_turn("default", "alice", None, "web", "default", "你好", 10)
+    ctx = begin_turn(store, "default", "alice", None, "default", "你好", 10)
     assert ctx.new_session and ctx.history == [] and ctx.bot.name == "default"
     store.finish_turn(
         "default",
@@ -54,7 +55,7 @@ def test_turn_roundtrip_and_history(store: Store) -> None:
         degraded=False,
         sources=["faq-1"],
     )
-    ctx2 = store.begin_turn("default", "alice", ctx.session_id, "web", "default", "在吗", 10)
+    ctx2 = begin_turn(store, "default", "alice", ctx.session_id, "default", "在吗", 10)
     assert not ctx2.new_session and ctx2.customer_id == ctx.customer_id
     assert ctx2.history == [("user", "你好"), ("assistant", "您好！")]
     msgs = store.session_messages("default", ctx.session_id)
@@ -63,32 +64,32 @@ def test_turn_roundtrip_and_history(store: Store) -> None:
 
 
 def test_history_limit_keeps_newest(store: Store) -> None:
-    ctx = store.begin_turn("default", None, None, "web", "default", "m0", 4)
+    ctx = begin_turn(store, "default", None, None, "default", "m0", 4)
     for i in range(1, 8):
-        store.begin_turn("default", None, ctx.session_id, "web", "default", f"m{i}", 4)
-    last = store.begin_turn("default", None, ctx.session_id, "web", "default", "m8", 3)
+        begin_turn(store, "default", None, ctx.session_id, "default", f"m{i}", 4)
+    last = begin_turn(store, "default", None, ctx.session_id, "default", "m8", 3)
     assert [t for _, t in last.history] == ["m5", "m6", "m7"]
 
 
 def test_tenant_isolation(store: Store) -> None:
-    ctx = store.begin_turn("default", "alice", None, "web", "default", "秘密", 10)
+    ctx = begin_turn(store, "default", "alice", None, "default", "秘密", 10)
     with pytest.raises(UnknownSession):
-        store.begin_turn("acme", "alice", ctx.session_id, "web", "default", "hi", 10)
+        begin_turn(store, "acme", "alice", ctx.session_id, "default", "hi", 10)
     with pytest.raises(UnknownSession):
         store.session_messages("acme", ctx.session_id)
     with pytest.raises(UnknownSession):
-        store.begin_turn("default", "bob", ctx.session_id, "web", "default", "hi", 10)
+        begin_turn(store, "default", "bob", ctx.session_id, "default", "hi", 10)
     with pytest.raises(UnknownTenant):
-        store.begin_turn("ghost", "alice", None, "web", "default", "hi", 10)
+        begin_turn(store, "ghost", "alice", None, "default", "hi", 10)
     # Same external customer id in two tenants: two customers.
-    other = store.begin_turn("acme", "alice", None, "web", "default", "hi", 10)
+    other = begin_turn(store, "acme", "alice", None, "default", "hi", 10)
     assert other.customer_id != ctx.customer_id
 
 
 def test_unknown_service_type_falls_back_to_default_bot(store: Store) -> None:
     store.upsert_bot("default", "presale", "你是售前顾问。", faq_threshold=0.95)
-    assert store.begin_turn("default", None, None, "web", "presale", "hi", 5).bot.system_prompt == "你是售前顾问。"
-    assert store.begin_turn("default", None, None, "web", "nope", "hi", 5).bot.name == "default"
+    assert begin_turn(store, "default", None, None, "presale", "hi", 5).bot.system_prompt == "你是售前顾问。"
+    assert begin_turn(store, "default", None, None, "nope", "hi", 5).bot.name == "default"
     assert store.bot_names("default") == ["default", "presale"]
 
 
@@ -108,7 +109,7 @@ def test_faq_upsert_delete_version(store: Store) -> None:
 
 def test_concurrent_first_messages_of_one_customer(store: Store) -> None:
     def turn(i: int) -> int:
-        return store.begin_turn("default", "same-customer", None, "web", "default", f"hi {i}", 5).customer_id
+        return begin_turn(store, "default", "same-customer", None, "default", f"hi {i}", 5).customer_id
 
     with ThreadPoolExecutor(8) as pool:
         ids = set(pool.map(turn, range(16)))
@@ -116,7 +117,7 @@ def test_concurrent_first_messages_of_one_customer(store: Store) -> None:
 
 
 async def test_async_twins(store: Store) -> None:
-    ctx = await store.run(store.begin_turn, "default", None, None, "web", "default", "hi", 5)
+    ctx = await store.run(begin_turn, store, "default", None, None, "default", "hi", 5)
     mid = await store.run(
         store.finish_turn,
         "default",
@@ -130,3 +131,17 @@ async def test_async_twins(store: Store) -> None:
         sources=None,
     )
     assert mid > ctx.user_message_id
+
+
+def test_bot_cache_is_bounded(store: Store) -> None:
+    """The service type is the client's choice: a thousand made-up ones share the default bot's entry, and the
+    cache keeps at most `bot_cache_tenants` tenants, the least recently used going first."""
+    for i in range(1000):
+        assert store.open_turn("default", None, None, f"made-up-{i}", 5).bot.name == "default"
+    assert len(store._bot_cache) == 1
+    store.bot_cache_tenants = 2
+    for tenant in ("t1", "t2", "t3"):
+        store.ensure_tenant(tenant)
+        store.open_turn(tenant, None, None, "default", 5)
+    store.open_turn("t2", None, None, "default", 5)
+    assert list(store._bot_cache) == ["t3", "t2"]

@@ -57,6 +57,8 @@ class BotProfile(Base):
     system_prompt: Mapped[str] = mapped_column(Text)
     # None: the engine in settings.
     model: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # Not read by the serving path yet: the answer-policy issue makes it the hand-off threshold (below this
+    # confidence a reply goes to an agent). Kept so bot profiles already carry it.
     confidence_threshold: Mapped[float] = mapped_column(Float, default=0.85)
     # A question the FAQ matcher judges the same as an entry's with at least this probability is answered
     # from the FAQ directly.

@@ -4,8 +4,10 @@ blocking work on a small thread pool so the event loop never waits on the databa
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -55,7 +57,7 @@ class BotView:
     name: str
     system_prompt: str
     model: str | None
-    confidence_threshold: float
+    confidence_threshold: float  # not read yet: the answer-policy issue's hand-off threshold
     faq_threshold: float
     # the bot's own hybrid-search fusion ("rrf" | "weighted", (keyword weight, vector weight)); None: settings
     fusion: str | None = None
@@ -85,13 +87,34 @@ class MessageView:
     sources: list | None
 
 
+def _bot_view(row: Any) -> BotView:
+    weights = None
+    if row.kb_keyword_weight is not None and row.kb_vector_weight is not None:
+        weights = (row.kb_keyword_weight, row.kb_vector_weight)
+    return BotView(
+        row.id, row.name, row.system_prompt, row.model, row.confidence_threshold, row.faq_threshold,
+        row.kb_fusion, weights,
+    )  # fmt: skip
+
+
+def _pick(bots: dict[str, BotView], tenant_id: str, name: str) -> BotView:
+    """The named bot profile, else the tenant's default one (an unknown service type is not an error)."""
+    bot = bots.get(name) or bots.get("default")
+    if bot is None:
+        raise UnknownTenant(tenant_id)
+    return bot
+
+
 class Store(KnowledgeQueries):
     """The conversation store, sync core with async twins for the serving path."""
 
     cache_ttl_s = 5.0
+    bot_cache_tenants = 1024  # tenants whose bot profiles are kept, least recently used out first
 
     def __init__(self, url: str, *, workers: int | None = None) -> None:
-        self._bot_cache: dict[tuple[str, str], tuple[BotView, float]] = {}
+        # tenant -> (its bot profiles by name, expiry): keyed by tenant, never by the client-chosen service type
+        self._bot_cache: OrderedDict[str, tuple[dict[str, BotView], float]] = OrderedDict()
+        self._bot_lock = threading.Lock()
         self._customer_cache: dict[tuple[str, str], int] = {}
         # Called with the tenant id after a write to its knowledge has committed.
         self.kb_listeners: list[Callable[[str], None]] = []
@@ -148,7 +171,8 @@ class Store(KnowledgeQueries):
             raise ValueError(f"fusion must be 'rrf' or 'weighted', not {fusion!r}")
         if weights is not None and (len(weights) != 2 or min(weights) < 0 or sum(weights) <= 0):
             raise ValueError(f"weights must be two non-negative numbers, not both 0: {weights!r}")
-        self._bot_cache.clear()
+        with self._bot_lock:
+            self._bot_cache.clear()
         kw_weight, vec_weight = weights if weights is not None else (None, None)
         with self.sessions.begin() as s:
             bot = s.scalar(select(BotProfile).where(BotProfile.tenant_id == tenant_id, BotProfile.name == name))
@@ -184,7 +208,7 @@ class Store(KnowledgeQueries):
         `record_customer_message`, so the engine can start before the database write ends."""
         with self.engine.connect() as conn:
             if session_id is None:
-                bot = self._bot_view(conn, tenant_id, bot_name)  # raises UnknownTenant
+                bot = _pick(self._tenant_bots(conn, tenant_id), tenant_id, bot_name)  # raises UnknownTenant
                 return self._new_context(tenant_id, customer_ref, bot)
             sessions_t, messages_t = ChatSession.__table__, Message.__table__
             row = conn.execute(
@@ -198,8 +222,8 @@ class Store(KnowledgeQueries):
                 row.customer_id
             ):
                 raise UnknownSession(session_id)
-            bot = self._bot_by_id(conn, row.bot_id) if row.bot_id is not None else None
-            bot = bot or self._bot_view(conn, tenant_id, bot_name)
+            bots = self._tenant_bots(conn, tenant_id)
+            bot = next((b for b in bots.values() if b.id == row.bot_id), None) or _pick(bots, tenant_id, bot_name)
             rows = conn.execute(
                 select(messages_t.c.role, messages_t.c.text)
                 .where(messages_t.c.session_id == session_id)
@@ -213,10 +237,8 @@ class Store(KnowledgeQueries):
         self, tenant_id: str, customer_ref: str | None, session_id: str | None, bot_name: str, history_limit: int
     ) -> TurnContext:
         """A new session whose bot profile is cached needs no database round trip at all."""
-        if session_id is None:
-            cached = self._bot_cache.get((tenant_id, bot_name))
-            if cached is not None and cached[1] > time.monotonic():
-                return self._new_context(tenant_id, customer_ref, cached[0])
+        if session_id is None and (bots := self._cached_bots(tenant_id)) is not None:
+            return self._new_context(tenant_id, customer_ref, _pick(bots, tenant_id, bot_name))
         return await self.run(self.open_turn, tenant_id, customer_ref, session_id, bot_name, history_limit)
 
     @staticmethod
@@ -263,21 +285,6 @@ class Store(KnowledgeQueries):
             ctx.user_message_id = res.inserted_primary_key[0]
             return ctx.user_message_id
 
-    def begin_turn(
-        self,
-        tenant_id: str,
-        customer_ref: str | None,
-        session_id: str | None,
-        channel: str,
-        bot_name: str,
-        text: str,
-        history_limit: int,
-    ) -> TurnContext:
-        """open_turn and record_customer_message in one call (tools and tests)."""
-        ctx = self.open_turn(tenant_id, customer_ref, session_id, bot_name, history_limit)
-        self.record_customer_message(ctx, channel, text)
-        return ctx
-
     def finish_turn(
         self,
         tenant_id: str,
@@ -310,34 +317,30 @@ class Store(KnowledgeQueries):
             )
             return res.inserted_primary_key[0]
 
-    def _bot_view(self, conn: Connection, tenant_id: str, name: str) -> BotView:
-        """The named bot profile of the tenant, else its default one; cached for a few seconds so an
-        edit reaches every instance quickly without a query per turn."""
-        key = (tenant_id, name)
-        hit = self._bot_cache.get(key)
-        if hit is not None and hit[1] > time.monotonic():
+    def _cached_bots(self, tenant_id: str) -> dict[str, BotView] | None:
+        with self._bot_lock:
+            hit = self._bot_cache.get(tenant_id)
+            if hit is None or hit[1] <= time.monotonic():
+                return None
+            self._bot_cache.move_to_end(tenant_id)
             return hit[0]
-        t = BotProfile.__table__
-        rows = conn.execute(select(t).where(t.c.tenant_id == tenant_id, t.c.name.in_({name, "default"}))).all()
-        row = next((r for r in rows if r.name == name), None) or next((r for r in rows if r.name == "default"), None)
-        if row is None:
-            raise UnknownTenant(tenant_id)
-        weights = None
-        if row.kb_keyword_weight is not None and row.kb_vector_weight is not None:
-            weights = (row.kb_keyword_weight, row.kb_vector_weight)
-        view = BotView(
-            row.id, row.name, row.system_prompt, row.model, row.confidence_threshold, row.faq_threshold,
-            row.kb_fusion, weights,
-        )  # fmt: skip
-        self._bot_cache[key] = (view, time.monotonic() + self.cache_ttl_s)
-        return view
 
-    def _bot_by_id(self, conn: Connection, bot_id: int) -> BotView | None:
+    def _tenant_bots(self, conn: Connection, tenant_id: str) -> dict[str, BotView]:
+        """The tenant's bot profiles by name (a tenant has a handful), cached for a few seconds so an edit
+        reaches every instance quickly without a query per turn. One entry per known tenant, at most
+        `bot_cache_tenants` of them: a service type no bot has costs nothing and shares the entry."""
+        bots = self._cached_bots(tenant_id)
+        if bots is not None:
+            return bots
         t = BotProfile.__table__
-        row = conn.execute(select(t).where(t.c.id == bot_id)).first()
-        if row is None:
-            return None
-        return self._bot_view(conn, row.tenant_id, row.name)
+        bots = {r.name: _bot_view(r) for r in conn.execute(select(t).where(t.c.tenant_id == tenant_id))}
+        if bots:  # an unknown tenant is not cached: the client chooses tenant ids too
+            with self._bot_lock:
+                self._bot_cache[tenant_id] = (bots, time.monotonic() + self.cache_ttl_s)
+                self._bot_cache.move_to_end(tenant_id)
+                while len(self._bot_cache) > self.bot_cache_tenants:
+                    self._bot_cache.popitem(last=False)
+        return bots
 
     def _customer_id(self, conn: Connection, tenant_id: str, external_id: str, create: bool = True) -> int | None:
         """Customer ids never change, so they are cached without expiry (bounded)."""
