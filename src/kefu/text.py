@@ -23,6 +23,7 @@ HAN_RUN_RE = re.compile(f"[{HAN}]+")
 WIDE_RE = re.compile(f"[{WIDE}]")
 LATIN_RE = re.compile(r"[A-Za-z]")
 _SPACE = re.compile(r"\s+")
+_PUNCT = re.compile(r"[\s\u3000-\u303f\uff01-\uff0f\uff1a-\uff20!-/:-@\[-`{-~]+")
 
 
 def is_han(ch: str) -> bool:
@@ -45,3 +46,9 @@ def normalise(text: str) -> str:
     """NFKC (full width to half width), lower case, whitespace collapsed: two wordings that differ only
     in these are the same wording (the FAQ's exact lane, the answer cache, keyword tokens)."""
     return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
+
+
+def question_key(text: str) -> str:
+    """`normalise`, then spacing and punctuation dropped: 退款 多久到账？ and 退款多久到账 are one question
+    (the FAQ's exact lane and the answer cache compare questions so)."""
+    return _PUNCT.sub("", normalise(text))

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from kefu.app import create_app
 from kefu.engines.testing import QueueEngine
-from kefu.knowledge.cache import AnswerCache, CachedAnswer, cache_key_text
+from kefu.text import question_key as cache_key_text
 from kefu.knowledge.service import KnowledgeBase, TenantIndex, demo_faq, load_demo_if_empty
 from kefu.store.knowledge import ChunkRecord
 from kefu.store.repo import Store
@@ -204,31 +204,6 @@ async def test_reads_version_per_question_unless_fed(tmp_path: Path) -> None:
     finally:
         kb.close()
         store.close()
-
-
-# --------------------------------------------------------------------------------------------- cache
-
-
-def test_cache_key_ignores_case_width_space_and_punctuation() -> None:
-    assert cache_key_text("退款 多久到账？") == cache_key_text("退款多久到账?") == cache_key_text("退款多久到账")
-    assert cache_key_text("ＲＥＦＵＮＤ time!") == cache_key_text("refund time")
-    assert cache_key_text("退款多久到账") != cache_key_text("退货多久到账")
-
-
-def test_cache_is_an_lru_keyed_by_version() -> None:
-    cache = AnswerCache(maxsize=2)
-    a = CachedAnswer("答案", (), 1.0, "faq")
-    cache.put("t", 1, 1, "问题一", a)
-    assert cache.get("t", 1, 1, "问题一 ") == a
-    assert cache.get("t", 1, 2, "问题一") is None  # the knowledge changed
-    assert cache.get("t", 2, 1, "问题一") is None  # another bot
-    assert cache.get("other", 1, 1, "问题一") is None  # another tenant
-    cache.put("t", 1, 1, "问题二", a)
-    cache.put("t", 1, 1, "问题三", a)
-    assert len(cache) == 2 and cache.get("t", 1, 1, "问题一") is None
-    off = AnswerCache(maxsize=0)
-    off.put("t", 1, 1, "问题一", a)
-    assert off.get("t", 1, 1, "问题一") is None
 
 
 def _metric(client: TestClient, name: str) -> float:

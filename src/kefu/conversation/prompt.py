@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import math
-import re
 
 from kefu.engines.base import ChatMessage
 from kefu.knowledge.service import Passage
+from kefu.text import WIDE_RE
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 # Per message: role markers and separators of the chat template.
 _MESSAGE_OVERHEAD = 6
 
 
 def estimate_tokens(text: str) -> int:
-    """A conservative token count without a tokenizer: one per CJK character, one per three other
-    characters. Over-counting only trims a little more history than needed."""
-    cjk = len(_CJK.findall(text))
+    """A conservative token count without a tokenizer: one per wide (CJK) character, one per three
+    other characters. Over-counting only trims a little more history than needed."""
+    cjk = len(WIDE_RE.findall(text))
     return cjk + math.ceil((len(text) - cjk) / 3)
 
 
@@ -60,6 +59,8 @@ def build_prompt(
     system = system_prompt + ("\n\n" + format_sources(kept_hits) if kept_hits else "")
     kept: list[ChatMessage] = []
     for role, content in reversed(history):
+        if not content:  # a reply the customer left before any of it was produced
+            continue
         cost = estimate_tokens(content) + _MESSAGE_OVERHEAD
         if used + cost > budget:
             break
@@ -71,7 +72,7 @@ def build_prompt(
 def _truncate(text: str, tokens: int) -> str:
     out, n = [], 0
     for ch in text:
-        n += 1 if _CJK.match(ch) else 1 / 3
+        n += 1 if WIDE_RE.match(ch) else 1 / 3
         if n > tokens:
             break
         out.append(ch)

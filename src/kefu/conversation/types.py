@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 
@@ -40,10 +41,26 @@ class Source:
         return out
 
 
-@dataclass
+@dataclass(frozen=True)
+class Delivered:
+    """What the customer got, known once the reply's stream has ended (or was closed)."""
+
+    text: str
+    degraded: bool = False
+    finish_reason: str | None = None
+    # "injection:<kind>" (an attack refused) or "output:<problem kinds>" (a generated reply whose unsupported
+    # claim or wrong language was replaced)
+    guarded: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+@dataclass(eq=False)
 class Reply:
-    """A reply in the making. Iterate `deltas` to stream it; the fields below the line are final
-    once the stream has ended (or call `collect()`)."""
+    """A reply in the making. The fields are known when `Pipeline.answer` returns; iterate `stream()` (or
+    `deltas`) to send the text; `final` and the properties below it are set once, when the stream ends.
+    A channel that may stop before the end calls `aclose()` in a `finally`: the turn is recorded and the
+    session's next turn let in either way (and, as a safety net, when the Reply is dropped)."""
 
     session_id: str
     sources: list[Source]
@@ -52,43 +69,90 @@ class Reply:
     handed_off: bool = False
     # "faq" (the FAQ fast path), "cache" (the answer cache), "guard" (an attack refused), else "<backend>:<model>".
     answered_by: str = ""
-    # Set when the guard changed the reply: "injection:<kind>", or "output:<problem kinds>" (a generated reply
-    # whose unsupported claim or wrong language was replaced).
-    guarded: str | None = None
-    # ---- final once the stream ends
-    degraded: bool = False
-    text: str = ""
-    message_id: int | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    finish_reason: str | None = None
-    _first: asyncio.Future[str] | None = field(default=None, repr=False)
+    final: Delivered | None = None
+    message_id: int | None = None  # the reply's row, once it is written
+    # called when the reply is closed or dropped before its stream began: records the turn as it stands
+    on_drop: Callable[[], None] | None = field(default=None, repr=False)
+    guarded_in: str | None = field(default=None, repr=False)  # the guard's verdict known before the stream
+    _first: asyncio.Task[str] | None = field(default=None, repr=False)
+
+    @property
+    def text(self) -> str:
+        return self.final.text if self.final else ""
+
+    @property
+    def degraded(self) -> bool:
+        return self.final.degraded if self.final else False
+
+    @property
+    def guarded(self) -> str | None:
+        return self.final.guarded if self.final else self.guarded_in
+
+    @property
+    def finish_reason(self) -> str | None:
+        return self.final.finish_reason if self.final else None
+
+    @property
+    def prompt_tokens(self) -> int | None:
+        return self.final.prompt_tokens if self.final else None
+
+    @property
+    def completion_tokens(self) -> int | None:
+        return self.final.completion_tokens if self.final else None
 
     def begin(self) -> None:
         """Start producing now (the engine request goes out), before the channel writes its own
         headers: the engine's time to first token then overlaps the channel's work."""
         if self._first is None:
-            self._first = asyncio.ensure_future(self.deltas.__anext__())
+            self._first = asyncio.ensure_future(anext(self.deltas))
 
     async def stream(self) -> AsyncIterator[str]:
         """The deltas, starting with the one `begin` fetched, if it was called."""
-        first = self._first
         try:
-            if first is not None:
+            if self._first is not None:
                 try:
-                    yield await first
+                    yield await self._first
                 except StopAsyncIteration:
                     return
             async for delta in self.deltas:
                 yield delta
         finally:
-            if first is not None and not first.done():
-                first.cancel()  # the customer went away before the first token
+            await self.aclose()
 
     async def collect(self) -> Reply:
         async for _ in self.stream():
             pass
         return self
+
+    async def aclose(self) -> None:
+        """Stop producing (a pending first token is cancelled, the engine stream closed) and record the turn
+        as it stands. Safe to call more than once, and after the stream ended."""
+        first = self._first
+        if first is not None and not first.done():
+            first.cancel()
+            await asyncio.wait([first])
+        close = getattr(self.deltas, "aclose", None)
+        if close is not None:
+            with contextlib.suppress(RuntimeError):  # already running in another task: it ends there
+                await close()
+        self._dropped()
+
+    def _dropped(self) -> None:
+        first = self._first
+        if first is not None and first.done() and not first.cancelled():
+            first.exception()  # retrieved: a first token nobody read is no "exception never retrieved"
+        if self.on_drop is not None:
+            on_drop, self.on_drop = self.on_drop, None
+            on_drop()
+
+    def __del__(self) -> None:
+        # The safety net: a Reply dropped unread (the client left before the body was read) cancels its
+        # first token and records the turn; a started stream is closed by the event loop's generator finaliser.
+        with contextlib.suppress(RuntimeError):  # the event loop is already closed: nothing left to stop
+            first = self._first
+            if first is not None and not first.done():
+                first.cancel()
+            self._dropped()
 
     def public(self) -> dict:
         return {

@@ -9,7 +9,7 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterator
 
-from kefu.engines.base import ChatMessage, Completion, EngineError, SamplingParams, StreamStats
+from kefu.engines.base import ChatMessage, Completion, SamplingParams, StreamStats
 
 
 class QueueEngine:
@@ -25,8 +25,10 @@ class QueueEngine:
         self.replies: deque[str | Exception] = deque(replies or [])
         self.default_reply = default_reply
         self.prompts: list[list[ChatMessage]] = []
-        self.delay_s: float = 0.0
+        self.delay_s: float = 0.0  # before the first token
+        self.token_delay_s: float = 0.0  # between two deltas (a slow engine)
         self.fail: Exception | None = None
+        self.open_streams = 0  # streams started and not yet ended or closed
 
     def push(self, reply: str | Exception) -> None:
         self.replies.append(reply)
@@ -54,20 +56,21 @@ class QueueEngine:
     async def stream(
         self, messages: list[ChatMessage], params: SamplingParams, stats: StreamStats | None = None
     ) -> AsyncIterator[str]:
-        await asyncio.sleep(self.delay_s)
-        text = self._next(messages)
-        for i in range(0, len(text), 2):
-            yield text[i : i + 2]
-            await asyncio.sleep(0)
-        if stats is not None:
-            stats.completion_tokens = (len(text) + 1) // 2
-            stats.finish_reason = "stop"
+        self.open_streams += 1
+        try:
+            await asyncio.sleep(self.delay_s)
+            text = self._next(messages)
+            for i in range(0, len(text), 2):
+                yield text[i : i + 2]
+                await asyncio.sleep(self.token_delay_s)
+            if stats is not None:
+                stats.completion_tokens = (len(text) + 1) // 2
+                stats.finish_reason = "stop"
+        finally:
+            self.open_streams -= 1
 
     async def health(self) -> bool:
         return self.fail is None
-
-    async def embed(self, texts: list[str]) -> list[list[float]]:
-        raise EngineError("the stand-in engine has no embeddings", kind="unsupported")
 
     async def aclose(self) -> None:
         return None

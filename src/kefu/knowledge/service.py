@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 
 from kefu.knowledge import text as textmod
-from kefu.knowledge.cache import cache_key_text
+from kefu.text import question_key as cache_key_text
 from kefu.knowledge.importer import import_sources
 from kefu.knowledge.remote import RemoteEmbeddingError
 from kefu.knowledge.retrieval import (

@@ -5,6 +5,9 @@ from __future__ import annotations
 from prometheus_client import Counter, Histogram
 
 TURNS = Counter("kefu_turns_total", "Customer turns answered", ["channel", "outcome"])
+# The channel a client names is free text: these values are labels of their own, any other counts as "other",
+# so that a client cannot make a new time series per request.
+CHANNELS = frozenset({"web", "openai", "app", "wechat", "mini-program", "email", "api"})
 DEGRADED = Counter("kefu_degraded_total", "Turns answered without the engine", ["reason"])
 ENGINE_ERRORS = Counter("kefu_engine_errors_total", "Engine calls that failed", ["backend", "kind"])
 INPUT_REJECTED = Counter("kefu_input_rejected_total", "Requests rejected as invalid", ["code"])
@@ -22,3 +25,8 @@ EMBEDDING_FAILURES = Counter(
 GUARD = Counter(
     "kefu_guard_total", "Guard events: PII masked, attacks, defanged passages, failed replies", ["part", "kind"]
 )
+
+
+def channel_label(channel: str) -> str:
+    """The `channel` label of a turn: a known channel, else "other"."""
+    return channel if channel in CHANNELS else "other"

@@ -1,7 +1,7 @@
 """The answer cache: a question asked again, in other spacing or case, under the same bot and the same
 knowledge, gets the answer it got last time without retrieval or the engine.
 
-The key is (tenant, bot, knowledge version, normalised question); a change to the knowledge bumps the
+The key is (tenant, bot, knowledge version, `question_key` of the question); a change to the knowledge bumps the
 version, so a stale answer can never be served, and the old entries age out of the LRU. Only answers that
 do not depend on the conversation so far are stored (FAQ answers, and engine answers to a session's first
 question), and only answers that were not degraded.
@@ -9,27 +9,19 @@ question), and only answers that were not degraded.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
 
-from kefu.knowledge.text import normalise
+from kefu.conversation.types import Source
 from kefu.ops import metrics
-
-_PUNCT = re.compile(r"[\s\u3000-\u303f\uff01-\uff0f\uff1a-\uff20!-/:-@\[-`{-~]+")
-
-
-def cache_key_text(question: str) -> str:
-    """Case, width, spacing and punctuation do not change a question."""
-    return _PUNCT.sub("", normalise(question))
+from kefu.text import question_key
 
 
 @dataclass(frozen=True)
 class CachedAnswer:
     text: str
-    sources: tuple[Any, ...]
+    sources: tuple[Source, ...]
     confidence: float
     answered_by: str
 
@@ -45,7 +37,7 @@ class AnswerCache:
     def get(self, tenant: str, bot_id: int, version: int, question: str) -> CachedAnswer | None:
         if self.maxsize <= 0:
             return None
-        key = (tenant, bot_id, version, cache_key_text(question))
+        key = (tenant, bot_id, version, question_key(question))
         with self._lock:
             hit = self._data.get(key)
             if hit is not None:
@@ -56,7 +48,7 @@ class AnswerCache:
     def put(self, tenant: str, bot_id: int, version: int, question: str, answer: CachedAnswer) -> None:
         if self.maxsize <= 0 or not answer.text.strip():
             return
-        key = (tenant, bot_id, version, cache_key_text(question))
+        key = (tenant, bot_id, version, question_key(question))
         with self._lock:
             self._data[key] = answer
             self._data.move_to_end(key)
