@@ -7,8 +7,12 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
 
+from kefu.channels.chat.protocol import SSE_EVENTS, ChatResponse, StreamMeta, WsDone, WsFrame, WsMeta
 from kefu.engines.testing import QueueEngine
+from kefu.http.errors import ErrorBody
+from tests.channels.stand_ins import PipelineBug, fail_midway
 from tests.conftest import sse_events
 
 JSON = {"content-type": "application/json"}
@@ -64,6 +68,49 @@ def test_stream_sse_events(client: TestClient, engine: QueueEngine) -> None:
     text = "".join(d["text"] for e, d in events if e == "delta")
     assert text == "流式回复。测试内容。" == events[-1][1]["text"]
     assert events[0][1]["session_id"] == events[-1][1]["session_id"]
+    parsed = [SSE_EVENTS[e].model_validate(d) for e, d in events]  # every event is what the schema says
+    assert isinstance(parsed[0], StreamMeta) and isinstance(parsed[-1], ChatResponse)
+    assert parsed[-1].message_id is not None and parsed[-1].answered_by.startswith("stand-in")
+
+
+def test_sse_events_with_sources_parse(client: TestClient) -> None:
+    with client.stream("POST", "/api/chat/stream", json={"text": "如何修改收货地址？"}) as r:
+        events = sse_events(r.read().decode())
+    parsed = [SSE_EVENTS[e].model_validate(d) for e, d in events]
+    assert parsed[0].sources[0].id == "zh-address-change-before-ship" == parsed[-1].sources[0].id  # type: ignore[attr-defined]
+
+
+def test_sse_reply_failing_midway_ends_with_an_error_event(
+    client: TestClient, engine: QueueEngine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    fail_midway(monkeypatch, client.app.state.services.pipeline)
+    engine.push("第一句话。第二句话。第三句话。")
+    with client.stream("POST", "/api/chat/stream", json={"text": "给我讲个笑话吧"}) as r:
+        assert r.status_code == 200
+        events = sse_events(r.read().decode())  # the stream ends cleanly after the error event
+    assert [e for e, _ in events] == ["meta", "delta", "error"]
+    error = ErrorBody.model_validate(events[-1][1])
+    assert error.error.code == "internal_error" and "Traceback" not in error.error.message
+    assert any(rec.exc_info and isinstance(rec.exc_info[1], PipelineBug) for rec in caplog.records)
+    sid = events[0][1]["session_id"]
+    msgs = client.get(f"/api/sessions/{sid}/messages").json()["messages"]
+    sent = "".join(d["text"] for e, d in events if e == "delta")
+    assert [m["role"] for m in msgs] == ["user", "assistant"] and msgs[1]["text"] == sent  # what the customer got
+
+
+def test_websocket_reply_failing_midway_sends_an_error_frame(
+    client: TestClient, engine: QueueEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fail_midway(monkeypatch, client.app.state.services.pipeline)
+    engine.push("第一句话。第二句话。")
+    engine.push("再来一句。还有一句。")
+    frame = TypeAdapter(WsFrame)
+    with client.websocket_connect("/api/chat/ws") as ws:
+        for _ in range(2):  # the socket stays usable after the error
+            ws.send_text(json.dumps({"text": "给我讲个笑话吧"}))
+            frames = [frame.validate_python(ws.receive_json()) for _ in range(3)]
+            assert [f.type for f in frames] == ["meta", "delta", "error"]
+            assert frames[-1].error.code == "internal_error"  # type: ignore[union-attr]
 
 
 def test_websocket_turns_and_bad_frames(client: TestClient, engine: QueueEngine) -> None:
@@ -82,6 +129,8 @@ def test_websocket_turns_and_bad_frames(client: TestClient, engine: QueueEngine)
             frames.append(ws.receive_json())
         assert frames[0]["type"] == "meta"
         assert frames[-1]["text"] == "WS 回复一"
+        typed = [TypeAdapter(WsFrame).validate_python(f) for f in frames]  # every frame is what the schema says
+        assert isinstance(typed[0], WsMeta) and isinstance(typed[-1], WsDone)
         sid = frames[-1]["session_id"]
         ws.send_text(json.dumps({"text": "再问一个"}))  # the socket keeps its session
         frames = []

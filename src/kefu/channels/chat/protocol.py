@@ -1,19 +1,26 @@
-"""Wire types of kefu's own chat API (docs/api.md)."""
+"""Wire types of kefu's own chat API (docs/api.md): the request, the JSON reply, and every event of the SSE
+stream and frame of the WebSocket. The stream is encoded with orjson for speed; these models are its schema,
+and the tests parse what kefu sends into them."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from kefu.http.errors import ErrorBody
+from kefu.http.validators import ID_PATTERN, TEXT_SCHEMA
 
 
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    text: str = Field(max_length=1_000_000)
-    session_id: str | None = Field(default=None, max_length=64)
-    customer_id: str | None = Field(default=None, max_length=64)
-    channel: str = Field(default="web", max_length=32)
+    # The schema states what a message must be (not blank, no NUL, at most max_message_chars: 4000 unless the
+    # operator changed it); the checks themselves run in check_text, so that each failure has its own code.
+    text: str = Field(max_length=1_000_000, json_schema_extra=TEXT_SCHEMA)
+    session_id: str | None = Field(default=None, pattern=ID_PATTERN)
+    customer_id: str | None = Field(default=None, pattern=ID_PATTERN)
+    channel: str = Field(default="web", pattern=r"^[A-Za-z0-9_.:@-]{1,32}$")
 
 
 class SourcePublic(BaseModel):
@@ -40,6 +47,51 @@ class ChatResponse(BaseModel):
     degraded: bool
     answered_by: str
     guarded: str | None = None
+
+
+class StreamMeta(BaseModel):
+    """The first event of a reply: its session and citations, before any text."""
+
+    model_config = ConfigDict(extra="forbid")
+    session_id: str
+    sources: list[SourcePublic]
+
+
+class StreamDelta(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str
+
+
+# SSE (`POST /api/chat/stream`): `event: meta` StreamMeta, `event: delta` StreamDelta..., then `event: done`
+# ChatResponse, or `event: error` ErrorBody when the reply failed part-way.
+SSE_EVENTS: dict[str, type[BaseModel]] = {
+    "meta": StreamMeta,
+    "delta": StreamDelta,
+    "done": ChatResponse,
+    "error": ErrorBody,
+}
+
+
+class WsMeta(StreamMeta):
+    type: Literal["meta"]
+
+
+class WsDelta(StreamDelta):
+    type: Literal["delta"]
+
+
+class WsDone(ChatResponse):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["done"]
+
+
+class WsError(ErrorBody):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["error"]
+
+
+# A frame kefu sends on `WS /api/chat/ws`.
+WsFrame = Annotated[WsMeta | WsDelta | WsDone | WsError, Field(discriminator="type")]
 
 
 class MessagePublic(BaseModel):

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 
 import orjson
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from kefu.channels.chat.protocol import ChatRequest, ChatResponse, SessionMessages
-from kefu.channels.deps import (
-    JsonBody,
-    PipelineDep,
-    ServicesDep,
-    ServiceTypeDep,
-    SettingsDep,
-    TenantDep,
-    check_text,
-    start_turn,
-    valid_id,
-)
-from kefu.channels.errors import ApiError, error_body
+from kefu.channels.deps import CLIENT_GONE, collect_while_connected, start_turn
 from kefu.conversation.types import Reply, Turn
+from kefu.http.deps import JsonBody, PipelineDep, ServicesDep, ServiceTypeDep, SettingsDep, TenantDep
+from kefu.http.errors import ApiError, error_body
+from kefu.http.validators import check_text, valid_id
 from kefu.ops.settings import Settings
 from kefu.store.repo import UnknownSession
 
@@ -44,10 +37,16 @@ def make_turn(body: ChatRequest, tenant: str, service_type: str, settings: Setti
 
 @router.post("/chat", response_model=ChatResponse, dependencies=[JsonBody])
 async def chat(
-    body: ChatRequest, tenant: TenantDep, service_type: ServiceTypeDep, pipeline: PipelineDep, settings: SettingsDep
-) -> dict:
+    request: Request,
+    body: ChatRequest,
+    tenant: TenantDep,
+    service_type: ServiceTypeDep,
+    pipeline: PipelineDep,
+    settings: SettingsDep,
+) -> dict | Response:
     reply = await start_turn(pipeline, make_turn(body, tenant, service_type, settings))
-    await reply.collect()
+    if not await collect_while_connected(request, reply):
+        return Response(status_code=CLIENT_GONE)
     return reply.public()
 
 
@@ -56,9 +55,17 @@ def _sse(event: str, data: dict) -> bytes:
 
 
 async def _sse_events(reply: Reply) -> AsyncIterator[bytes]:
+    """The events of chat/protocol.py's SSE_EVENTS. A reply that fails part-way ends with an error event, so
+    the client knows it is over (the status line went out with the first event)."""
     yield _sse("meta", {"session_id": reply.session_id, "sources": [s.public() for s in reply.sources]})
-    async for delta in reply.stream():
-        yield b"event: delta\ndata: " + orjson.dumps({"text": delta}) + b"\n\n"
+    try:
+        async with contextlib.aclosing(reply.stream()) as deltas:
+            async for delta in deltas:
+                yield b"event: delta\ndata: " + orjson.dumps({"text": delta}) + b"\n\n"
+    except Exception:
+        log.exception("reply failed mid-stream", extra={"channel": "sse"})
+        yield _sse("error", error_body("internal_error"))
+        return
     yield _sse("done", reply.public())
 
 
@@ -90,31 +97,45 @@ async def chat_ws(
             if raw is None:
                 raw = (frame.get("bytes") or b"").decode("utf-8", "replace")
             try:
-                if len(raw) > settings.max_body_bytes:
-                    raise ApiError(413, "body_too_large")
-                try:
-                    body = ChatRequest.model_validate_json(raw)
-                except ValidationError as e:
-                    bad_json = any(err.get("type") == "json_invalid" for err in e.errors())
-                    raise ApiError(400 if bad_json else 422, "invalid_json" if bad_json else "invalid_request") from e
-                if body.session_id is None and session_id is not None:
-                    body.session_id = session_id
+                body = _ws_request(raw, settings, session_id)
                 reply = await start_turn(pipeline, make_turn(body, tenant, service_type, settings))
+                session_id = reply.session_id
+                await _ws_reply(ws, reply)
             except ApiError as e:
                 await ws.send_text(orjson.dumps({"type": "error", **error_body(e.code, e.message)}).decode())
-                continue
-            session_id = reply.session_id
-            reply.begin()
-            await ws.send_text(
-                orjson.dumps(
-                    {"type": "meta", "session_id": reply.session_id, "sources": [s.public() for s in reply.sources]}
-                ).decode()
-            )
-            async for delta in reply.stream():
-                await ws.send_text(orjson.dumps({"type": "delta", "text": delta}).decode())
-            await ws.send_text(orjson.dumps({"type": "done", **reply.public()}).decode())
+            except WebSocketDisconnect:
+                raise
+            except Exception:
+                # The turn failed, perhaps part-way: say so and keep the socket for the customer's next message.
+                log.exception("reply failed", extra={"channel": "ws"})
+                await ws.send_text(orjson.dumps({"type": "error", **error_body("internal_error")}).decode())
     except WebSocketDisconnect:
         return
+
+
+def _ws_request(raw: str, settings: Settings, session_id: str | None) -> ChatRequest:
+    """A frame as a ChatRequest; without a session id it continues the socket's session."""
+    if len(raw) > settings.max_body_bytes:
+        raise ApiError(413, "body_too_large")
+    try:
+        body = ChatRequest.model_validate_json(raw)
+    except ValidationError as e:
+        bad_json = any(err.get("type") == "json_invalid" for err in e.errors())
+        raise ApiError(400 if bad_json else 422, "invalid_json" if bad_json else "invalid_request") from e
+    if body.session_id is None and session_id is not None:
+        body.session_id = session_id
+    return body
+
+
+async def _ws_reply(ws: WebSocket, reply: Reply) -> None:
+    """The frames of chat/protocol.py's WsFrame for one reply."""
+    reply.begin()
+    meta = {"type": "meta", "session_id": reply.session_id, "sources": [s.public() for s in reply.sources]}
+    await ws.send_text(orjson.dumps(meta).decode())
+    async with contextlib.aclosing(reply.stream()) as deltas:  # closed (the engine stopped) if the socket goes
+        async for delta in deltas:
+            await ws.send_text(orjson.dumps({"type": "delta", "text": delta}).decode())
+    await ws.send_text(orjson.dumps({"type": "done", **reply.public()}).decode())
 
 
 @router.get("/sessions/{session_id}/messages", response_model=SessionMessages)

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kefu.channels.chat.protocol import SourcePublic
+
 
 class ContentPart(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -43,41 +45,94 @@ class ChatCompletionRequest(BaseModel):
     max_tokens: int | None = None
 
 
-class ChatCompletionMessage(BaseModel):
+# OpenAI's values; a reply the guard replaced is "content_filter".
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "function_call"]
+
+
+class _Response(BaseModel):
+    # What kefu sends: every field is declared here (the tests parse kefu's output with these models).
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChatCompletionMessage(_Response):
     role: Literal["assistant"] = "assistant"
     content: str
 
 
-class Choice(BaseModel):
+class Choice(_Response):
     index: int = 0
     message: ChatCompletionMessage
-    finish_reason: str | None
+    finish_reason: FinishReason | None
 
 
-class CompletionUsage(BaseModel):
+class CompletionUsage(_Response):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
 
 
-class ChatCompletion(BaseModel):
+class KefuCompletionExtra(_Response):
+    """kefu's additions to a completion; OpenAI clients keep unknown fields (`model_extra` in the SDK)."""
+
+    session_id: str
+    sources: list[SourcePublic]
+    confidence: float
+    degraded: bool
+    handed_off: bool
+
+
+class ChatCompletion(_Response):
     id: str
     object: Literal["chat.completion"] = "chat.completion"
     created: int
     model: str
     choices: list[Choice]
     usage: CompletionUsage
-    # kefu's additions; OpenAI clients ignore unknown fields.
-    kefu: dict | None = None
+    kefu: KefuCompletionExtra | None = None
 
 
-class Model(BaseModel):
+class ChoiceDelta(_Response):
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+
+
+class ChunkChoice(_Response):
+    """`choices[]` of a chunk (`Choice` in the SDK's chat_completion_chunk module)."""
+
+    index: int = 0
+    delta: ChoiceDelta
+    finish_reason: FinishReason | None = None
+
+
+class KefuChunkExtra(_Response):
+    """kefu's additions, on the chunk with the finish_reason."""
+
+    session_id: str
+    degraded: bool
+    sources: list[SourcePublic]
+
+
+class ChatCompletionChunk(_Response):
+    """One `data:` event of a streamed completion. The stream is encoded by hand with orjson (serving.py:
+    per-chunk models cost more than the rest of a delta); this model is its schema. The last chunk before
+    `data: [DONE]` has empty choices and the usage when stream_options.include_usage is set."""
+
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    usage: CompletionUsage | None = None
+    kefu: KefuChunkExtra | None = None
+
+
+class Model(_Response):
     id: str
     object: Literal["model"] = "model"
     created: int
     owned_by: str
 
 
-class ModelList(BaseModel):
+class ModelList(_Response):
     object: Literal["list"] = "list"
     data: list[Model]

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import get_args
 
 import orjson
 
-from kefu.channels.deps import check_text, valid_id
-from kefu.channels.errors import ApiError
 from kefu.channels.openai_api.protocol import (
     ChatCompletion,
     ChatCompletionMessage,
     ChatCompletionRequest,
     Choice,
     CompletionUsage,
+    FinishReason,
+    KefuCompletionExtra,
 )
 from kefu.conversation.types import Reply, Turn
+from kefu.http.errors import ApiError, error_body
+from kefu.http.validators import check_text, valid_id
 from kefu.ops.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def to_turn(req: ChatCompletionRequest, tenant: str, session_id: str | None, settings: Settings) -> Turn:
@@ -54,18 +61,32 @@ def completion(req: ChatCompletionRequest, reply: Reply) -> ChatCompletion:
         choices=[
             Choice(
                 message=ChatCompletionMessage(content=reply.text),
-                finish_reason="stop" if reply.degraded else (reply.finish_reason or "stop"),
+                finish_reason=finish_reason(reply),
             )
         ],
         usage=CompletionUsage(prompt_tokens=pt, completion_tokens=ct, total_tokens=pt + ct),
-        kefu={
-            "session_id": reply.session_id,
-            "sources": [s.public() for s in reply.sources],
-            "confidence": reply.confidence,
-            "degraded": reply.degraded,
-            "handed_off": reply.handed_off,
-        },
+        kefu=KefuCompletionExtra(
+            session_id=reply.session_id,
+            sources=[s.public() for s in reply.sources],  # type: ignore[misc]
+            confidence=reply.confidence,
+            degraded=reply.degraded,
+            handed_off=reply.handed_off,
+        ),
     )
+
+
+_OPENAI_REASONS = frozenset(get_args(FinishReason))
+
+
+def finish_reason(reply: Reply) -> FinishReason:
+    """The reply's end in OpenAI's terms. A reply the output guard replaced is "content_filter" (the pipeline
+    calls it "guard"); a degraded one (the knowledge base stood in for the engine) ends normally, "stop"."""
+    reason = reply.finish_reason
+    if reason in ("guard", "content_filter"):
+        return "content_filter"
+    if reply.degraded or reason not in _OPENAI_REASONS:
+        return "stop"
+    return reason  # type: ignore[return-value]
 
 
 async def stream_chunks(req: ChatCompletionRequest, reply: Reply) -> AsyncIterator[bytes]:
@@ -84,9 +105,18 @@ async def stream_chunks(req: ChatCompletionRequest, reply: Reply) -> AsyncIterat
     )
     prefix = b"data: " + head + b',"choices":[{"index":0,"delta":{"content":'
     suffix = b'},"finish_reason":null}]}\n\n'
-    async for delta in reply.stream():
-        yield prefix + orjson.dumps(delta) + suffix
-    finish = "stop" if reply.degraded else (reply.finish_reason or "stop")
+    try:
+        async with contextlib.aclosing(reply.stream()) as deltas:
+            async for delta in deltas:
+                yield prefix + orjson.dumps(delta) + suffix
+    except Exception:
+        # The status line went out with the first chunk: an error event (which the openai SDK raises as an
+        # APIError) tells the client the reply failed, and [DONE] ends the stream.
+        log.exception("reply failed mid-stream", extra={"channel": "openai"})
+        yield b"event: error\ndata: " + orjson.dumps(error_body("internal_error")) + b"\n\n"
+        yield b"data: [DONE]\n\n"
+        return
+    finish = finish_reason(reply)
     yield (
         b"data: "
         + head
