@@ -116,7 +116,10 @@ class Guard:
 
 class ReplyFilter:
     """Checks a streamed reply sentence by sentence. `fallback(partial)` is what replaces the rest of a reply
-    that failed (partial: whether some of it was already sent). `problems` says what failed."""
+    that failed (partial: whether some of it was already sent). `problems` says what failed.
+
+    Each finished sentence is checked once, with the end of the text before it as context (`output.ReplyCheck`):
+    the check of a whole reply is linear in its length, not a re-check of everything sent so far per sentence."""
 
     def __init__(
         self, question: str, sources: list[str], customer_texts: list[str], fallback: Callable[[bool], str]
@@ -126,11 +129,12 @@ class ReplyFilter:
         self.customer_texts = customer_texts
         self.fallback = fallback
         self.problems: tuple[output.Problem, ...] = ()
-
-    def _check(self, text: str) -> bool:
-        verdict = output.check_reply(
-            text, self.sources, question=self.question, customer_texts=self.customer_texts, pii_detector=_pii_spans
+        self._reply = output.ReplyCheck(
+            sources, question=question, customer_texts=customer_texts, pii_detector=_pii_spans
         )
+
+    def _check(self, sentence: str) -> bool:
+        verdict = self._reply.add(sentence)
         if verdict.ok:
             return True
         self.problems = verdict.problems
@@ -143,31 +147,32 @@ class ReplyFilter:
         return False
 
     async def __call__(self, deltas: AsyncIterator[str]) -> AsyncIterator[str]:
-        sent = ""
+        said = False  # whether some text went out
         pending = ""
         it = deltas.__aiter__()
         try:
             try:
                 async for delta in it:
                     pending += delta
-                    cut = _last_sentence_end(pending)
+                    # only the new text can end a sentence: what was pending had no sentence end
+                    cut = _last_sentence_end(pending, len(pending) - len(delta))
                     if cut == 0:
                         continue
                     ready, pending = pending[:cut], pending[cut:]
-                    if not self._check(sent + ready):
-                        yield self.fallback(bool(sent.strip()))
+                    if not self._check(ready):
+                        yield self.fallback(said)
                         return
-                    sent += ready
+                    said = said or bool(ready.strip())
                     yield ready
             except Exception:
                 # the engine failed mid-sentence: what it said so far goes out if it passes, then the error
                 # takes its course (the pipeline appends its apology)
-                if pending and self._check(sent + pending):
+                if pending and self._check(pending):
                     yield pending
                 raise
             if pending:
-                if not self._check(sent + pending):
-                    yield self.fallback(bool(sent.strip()))
+                if not self._check(pending):
+                    yield self.fallback(said)
                     return
                 yield pending
         finally:
@@ -176,9 +181,10 @@ class ReplyFilter:
                 await close()  # stops the engine when a sentence failed
 
 
-def _last_sentence_end(text: str) -> int:
+def _last_sentence_end(text: str, start: int = 0) -> int:
+    """Where the last sentence end at or after `start` ends, else 0."""
     end = 0
-    for m in _SENTENCE_END.finditer(text):
+    for m in _SENTENCE_END.finditer(text, start):
         end = m.end()
     return end
 
