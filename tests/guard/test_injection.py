@@ -26,6 +26,9 @@ from kefu.guard.injection import (
     neutralise_passage,
     refusal,
 )
+from kefu.guard.injection.rule import Rule
+from kefu.guard.injection.rules import PASSAGE_EXTRA
+from kefu.guard.injection.rules import RULES as RULES_TABLE
 from tests.conftest import best_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,6 +133,15 @@ def test_canonical_folds_width_case_invisible_and_lookalikes() -> None:
     assert canonical("ig\u200bno\u200dre\ufeff") == "ignore"
     assert canonical("іgnоrе") == "ignore"  # Cyrillic і, о, е
     assert canonical("規則") == "规则"
+
+
+def test_rule_table_is_well_formed() -> None:
+    """A verdict's reasons name the rules that fired, so each name says one rule; every kind has rules."""
+    names = [r.name for r in (*RULES_TABLE, *PASSAGE_EXTRA)]
+    assert len(names) == len(set(names))
+    assert {r.kind for r in RULES_TABLE} == set(KINDS)
+    with pytest.raises(ValueError):
+        Rule("no_such_kind", "zh", "x", "bad")
 
 
 # ------------------------------------------------------------------------------------------ hard negatives
