@@ -25,20 +25,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "data"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from kefu.knowledge.embedders import get_embedder  # noqa: E402
 from kefu.knowledge.evaluation import (  # noqa: E402
     FastPath,
     evaluate_retrieval,
     read_faq_csv,
     read_questions,
 )
-from kefu.knowledge.retrieval import (  # noqa: E402
-    FaqMatcher,
-    HybridRetriever,
-    IndexedText,
-    KeywordIndex,
-    VectorIndex,
-    get_embedder,
-)
+from kefu.knowledge.matcher import FaqMatcher  # noqa: E402
+from kefu.knowledge.retrieval import HybridRetriever, IndexedText, KeywordIndex, VectorIndex  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 

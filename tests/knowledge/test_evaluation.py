@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kefu.cli import app
+from kefu.knowledge.embedders import Embedder, get_embedder
 from kefu.knowledge.evaluation import (
     build_fast_path,
     evaluate_match,
@@ -19,7 +20,7 @@ from kefu.knowledge.evaluation import (
     read_pairs,
     read_questions,
 )
-from kefu.knowledge.retrieval import Embedder, FaqMatcher, get_embedder
+from kefu.knowledge.matcher import FaqMatcher
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

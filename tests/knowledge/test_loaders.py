@@ -17,13 +17,14 @@ from pypdf import PdfReader, PdfWriter
 
 from kefu.knowledge.loaders import (
     Document,
+    Failure,
     LoadError,
     load_document,
     load_faq,
-    load_many,
     load_path,
     stable_id,
 )
+from kefu.knowledge.loaders.base import ENCRYPTED_PDF
 
 CJK_FONTS = [
     ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),  # Noto Sans CJK SC in the collection
@@ -365,7 +366,7 @@ def test_missing_file(tmp_path: Path) -> None:
     assert str(reason_of(tmp_path / "gone.pdf")) == "gone.pdf: file not found (文件不存在)"
 
 
-def test_load_many_imports_good_files_and_reports_bad_ones(tmp_path: Path) -> None:
+def test_load_path_reads_each_kind_and_says_what_is_wrong_with_the_rest(tmp_path: Path) -> None:
     good = [
         write(tmp_path / "faq.csv", "question,answer\n怎么退货？,七天内可退。\nHow to pay?,By card.\n"),
         make_docx(tmp_path / "manual.docx"),
@@ -379,33 +380,45 @@ def test_load_many_imports_good_files_and_reports_bad_ones(tmp_path: Path) -> No
         write(tmp_path / "virus.exe", b"MZ"),
         write(tmp_path / "no_answer.csv", "id,question\n1,Q\n"),
     ]
-    upload = ("upload.md", "# 标题\n\n上传的文件。".encode())
-    report = load_many([bad[0], good[0], bad[1], good[1], bad[2], good[2], bad[3], good[3], bad[4], upload])
-    assert report.loaded == [str(p) for p in good] + ["upload.md"]
-    assert [f.path for f in report.failed] == [str(p) for p in bad]
-    assert [f.reason.split(" (")[0] for f in report.failed] == [
+    faqs = load_path(good[0])
+    assert isinstance(faqs, list) and [f.question for f in faqs] == ["怎么退货？", "How to pay?"]
+    docs = [load_path(p) for p in good[1:]] + [load_path("upload.md", "# 标题\n\n上传的文件。".encode())]
+    assert all(isinstance(d, Document) for d in docs)
+    assert [d.source for d in docs] == ["manual.docx", "policy.pdf", "notes.txt", "upload.md"]  # type: ignore[union-attr]
+    reasons = []
+    for p in bad:
+        with pytest.raises(LoadError) as err:
+            load_path(p)
+        assert err.value.path == str(p)
+        reasons.append(err.value.reason.split(" (")[0])
+    assert reasons == [
         "corrupt or not a real XLSX file",
         "empty file",
         "encrypted PDF",
         "unsupported file type .exe",
         "missing required column(s): answer",
     ]
-    assert [f.question for f in report.faqs] == ["怎么退货？", "How to pay?"]
-    assert [d.source for d in report.documents] == ["manual.docx", "policy.pdf", "notes.txt", "upload.md"]
-    assert all(isinstance(d, Document) for d in report.documents)
-    assert not report.ok
-    summary = report.summary()
-    assert summary.startswith("5 file(s) imported: 2 FAQ entries, 4 documents; 5 failed")
-    assert "locked.pdf: encrypted PDF (加密的 PDF)" in summary
+    assert str(Failure(str(bad[2]), ENCRYPTED_PDF)) == "locked.pdf: encrypted PDF (加密的 PDF)"
 
 
-def test_load_many_survives_a_parser_bug(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_parser_bug_does_not_stop_an_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One file whose parser raises is reported; the batch goes on (through the one import path)."""
     import kefu.knowledge.loaders as loaders
+    from kefu.knowledge.importer import import_sources
+    from kefu.store.repo import Store
 
     def boom(source: object, data: object = None) -> None:
         raise RuntimeError("parser bug")
 
-    monkeypatch.setitem(loaders._DOCUMENT_LOADERS, "txt", boom)
-    report = load_many([write(tmp_path / "a.txt", "x"), write(tmp_path / "b.md", "# B\n\nok")])
-    assert [d.source for d in report.documents] == ["b.md"]
-    assert report.failed[0].reason.startswith("unexpected error: RuntimeError: parser bug")
+    monkeypatch.setitem(loaders.DOCUMENT_LOADERS, "txt", boom)
+    store = Store(f"sqlite:///{tmp_path / 'kb.db'}")
+    store.migrate()
+    store.ensure_tenant("default")
+    try:
+        files = [write(tmp_path / "a.txt", "x"), write(tmp_path / "b.md", "# B\n\nok")]
+        result = import_sources(store, "default", files)
+    finally:
+        store.close()
+    assert [f.name for f in result.files] == ["b.md"] and result.chunks >= 1
+    assert [Path(f.path).name for f in result.failed] == ["a.txt"]
+    assert "RuntimeError" in result.failed[0].reason

@@ -1,4 +1,4 @@
-"""Remote embeddings (kefu.knowledge.remote): the OpenAI-compatible /v1/embeddings against a real
+"""Remote embeddings (kefu.knowledge.embedders.remote): the OpenAI-compatible /v1/embeddings against a real
 `python -m llama_cpp.server --embedding true`, Ollama's /api/embed against a stand-in server that replays its
 wire format (no Ollama binary here), every failure as one clear error, keyword search answering while the
 embedding server is down, and the settings."""
@@ -28,15 +28,16 @@ from pydantic import ValidationError
 
 from kefu.app import create_app
 from kefu.engines.testing import QueueEngine
-from kefu.knowledge import service
-from kefu.knowledge.remote import (
+from kefu.knowledge.embedders import (
+    CachedEmbedder,
     OllamaEmbedder,
     OpenAIEmbedder,
     RemoteEmbeddingError,
     embedder_from_settings,
+    text_hash,
 )
-from kefu.knowledge.retrieval import DEFAULT_COEF, TEXT_COEF, FaqMatcher
-from kefu.knowledge.service import CachedEmbedder, KnowledgeBase, TenantIndex, demo_faq
+from kefu.knowledge.matcher import DEFAULT_COEF, TEXT_COEF, FaqMatcher
+from kefu.knowledge.service import KnowledgeBase, TenantIndex, demo_faq
 from kefu.ops.settings import Settings
 from kefu.store.repo import Store
 from tests.conftest import free_port, make_settings, require_smollm2
@@ -372,7 +373,7 @@ async def test_index_built_while_the_server_is_down_answers_by_keyword_then_gets
             assert new is not idx and new.embedder is not None and new.retry_at is None
             look = await kb.lookup("default", "电子发票怎么开", 3)
             assert look.vector is not None and look.passages[0].id == "zh-invoice-electronic"
-            hashes = [service._hash(q) for q in ("怎么开电子发票？", "发票怎么开")]
+            hashes = [text_hash(q) for q in ("怎么开电子发票？", "发票怎么开")]
             assert len(store.get_embeddings("ollama:nomic-embed-text", "query", hashes)) == 2
         finally:
             kb.close()
@@ -535,7 +536,7 @@ async def test_real_server_knowledge_base_end_to_end(embedding_server: str, tmp_
         hits = await kb.search("default", "how long does a refund take", 3)
         assert hits[0].id == "en-refund-time"
         questions = [q for r in small_faq() for q in (r.question, *r.similar)]
-        stored = store.get_embeddings("openai:smollm2", "query", [service._hash(q) for q in questions])
+        stored = store.get_embeddings("openai:smollm2", "query", [text_hash(q) for q in questions])
         assert len(stored) == len(set(questions))
         assert np.frombuffer(next(iter(stored.values())), np.float32).shape == (576,)
     finally:

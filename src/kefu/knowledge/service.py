@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import hashlib
 import json
 import logging
 import time
-from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,32 +23,32 @@ from typing import Literal
 import numpy as np
 
 from kefu.knowledge import text as textmod
-from kefu.text import question_key as cache_key_text
+from kefu.knowledge.embedders import CachedEmbedder, Embedder, RemoteEmbeddingError, shared_embedder
 from kefu.knowledge.importer import import_sources
-from kefu.knowledge.remote import RemoteEmbeddingError
-from kefu.knowledge.retrieval import (
+from kefu.knowledge.matcher import (
+    DEFAULT_MARGIN,
     DEFAULT_THRESHOLD,
-    Candidate,
-    Embedder,
     FaqMatch,
     FaqMatcher,
+    decide_fast_path,
+    exact_wordings,
+)
+from kefu.knowledge.retrieval import (
+    Candidate,
     Fusion,
     HybridRetriever,
     IndexedText,
     KeywordIndex,
     VectorIndex,
     faq_texts,
-    get_embedder,
 )
 from kefu.ops import metrics
 from kefu.store.knowledge import ChunkRecord, FaqRecord
 from kefu.store.repo import Store
+from kefu.text import question_key as cache_key_text
 
 log = logging.getLogger(__name__)
 
-# Two FAQ entries that both look right (发货前改地址 / 发货后改地址) go to the model: the best must beat the
-# runner-up by this much on the matcher's scale (fitted with the matcher, docs/embeddings.md).
-DEFAULT_MARGIN = 0.2
 # An index built without vectors because the embedder failed (a model server down) is rebuilt, in the
 # background, this many seconds later.
 VECTOR_RETRY_S = 30.0
@@ -87,67 +85,6 @@ class Lookup:
     best_faq: Passage | None = None
     confidence: float = 0.0
     vector: np.ndarray | None = field(default=None, repr=False)
-
-
-class CachedEmbedder:
-    """An embedder that remembers its vectors: an index rebuilt after one edit embeds only what changed,
-    and a question asked again (the frequent ones) is not embedded again."""
-
-    def __init__(self, inner: Embedder, maxsize: int = 200_000) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.maxsize = maxsize
-        self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
-
-    @property
-    def dim(self) -> int:  # a remote embedder learns it from its first answer: not asked for at start-up
-        return self.inner.dim
-
-    def embed(self, texts: Sequence[str], kind: Literal["query", "passage"] = "query") -> np.ndarray:
-        out = np.empty((len(texts), self.dim), np.float32)
-        todo: list[int] = []
-        for i, t in enumerate(texts):
-            v = self._cache.get((kind, t))
-            if v is None:
-                todo.append(i)
-            else:
-                out[i] = v
-        if todo:
-            fresh = self.inner.embed([texts[i] for i in todo], kind)
-            for i, v in zip(todo, fresh, strict=True):
-                out[i] = v
-                self._cache[(kind, texts[i])] = v
-            while len(self._cache) > self.maxsize:
-                self._cache.popitem(last=False)
-        return out
-
-    def preload(self, store: Store, kind: Literal["query", "passage"], texts: Sequence[str]) -> int:
-        """Bring the vectors of `texts` into memory: from the store's embedding cache where another build
-        (or instance) made them, else by embedding them, storing the new ones. Returns how many were new."""
-        missing = {_hash(t): t for t in dict.fromkeys(texts) if (kind, t) not in self._cache}
-        if not missing:
-            return 0
-        for h, blob in store.get_embeddings(self.name, kind, missing).items():
-            self._cache[(kind, missing.pop(h))] = np.frombuffer(blob, np.float32)
-        if not missing:
-            return 0
-        hashes, todo = list(missing), list(missing.values())
-        vectors = np.concatenate(
-            [self.embed(todo[i : i + 256], kind) for i in range(0, len(todo), 256)]
-        )  # fills the memory cache
-        store.put_embeddings(self.name, kind, [(h, v.tobytes()) for h, v in zip(hashes, vectors, strict=True)])
-        return len(todo)
-
-
-def _hash(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
-
-
-@lru_cache(maxsize=4)
-def shared_embedder(name: str | None) -> CachedEmbedder | None:
-    """One cached embedder per model per process: tenants and rebuilds share its vectors."""
-    inner = get_embedder(name)
-    return None if inner is None else CachedEmbedder(inner)
 
 
 @lru_cache(maxsize=200_000)
@@ -210,7 +147,7 @@ class TenantIndex:
             self.chunk_retriever = HybridRetriever(kw, vec, embedder, **opts)  # type: ignore[arg-type]
         self.matcher = matcher or (previous.matcher if same else FaqMatcher(embedder))
         reused_faqs = same and self.faq_retriever is previous.faq_retriever  # type: ignore[union-attr]
-        self._exact = previous._exact if reused_faqs else _exact_wordings(self.faqs.values())  # type: ignore[union-attr]
+        self._exact = previous._exact if reused_faqs else exact_wordings(self.faqs.values())  # type: ignore[union-attr]
         if self.faq_retriever is not None and self.faq_retriever.vector is not None:
             self.matcher.remember(self.faq_retriever.vector)
 
@@ -296,54 +233,6 @@ class TenantIndex:
                 if i < len(lst) and len(out) < k:
                     out.append(lst[i])
         return out
-
-
-def _exact_wordings(faqs: Iterable[FaqRecord]) -> dict[str, tuple[str, str]]:
-    """Normalised wording -> (entry key, phrasing) for every phrasing of every entry; a wording that two entries
-    share is left out (the matcher and the margin decide between them)."""
-    out: dict[str, tuple[str, str]] = {}
-    shared: set[str] = set()
-    for r in faqs:
-        for phrasing in (r.question, *r.similar):
-            norm = cache_key_text(phrasing)
-            if not norm:
-                continue
-            if norm in out and out[norm][0] != r.key:
-                shared.add(norm)
-            out.setdefault(norm, (r.key, phrasing))
-    for norm in shared:
-        del out[norm]
-    return out
-
-
-def decide_fast_path(
-    matcher: FaqMatcher,
-    records: dict[str, FaqRecord],
-    question: str,
-    candidates: Sequence[Candidate],
-    query_vector: np.ndarray | None,
-    *,
-    threshold: float,
-    margin: float,
-) -> tuple[FaqMatch | None, FaqMatch]:
-    """(the entry the fast path answers from, or None; the matcher's verdict on the best candidate).
-
-    The retriever's best FAQ entry is answered from directly when the matcher says it is the same question
-    (score >= threshold) and the runner-up scores at least `margin` less: two entries that both look right
-    (发货前改地址 / 发货后改地址) go to the model instead."""
-    top = records[candidates[0].id]
-    asked = cache_key_text(question)
-    for phrasing in (top.question, *top.similar):
-        if cache_key_text(phrasing) == asked:  # the entry's own wording: nothing to decide
-            return (m := FaqMatch(top.key, 1.0, True, phrasing, {"identical": 1.0})), m
-    best = matcher.match(question, top, query_vector=query_vector)
-    if best.score < threshold:
-        return None, best
-    if len(candidates) > 1 and margin > 0:
-        runner_up = matcher.match(question, records[candidates[1].id], query_vector=query_vector)
-        if best.score - runner_up.score < margin:
-            return None, best
-    return best, best
 
 
 # A model server that is down fails every question: its warning is logged once a minute per server and place,

@@ -1,9 +1,9 @@
 """Text normalisation and tokenisation shared by the keyword index and the FAQ matcher.
 
 - `normalise` and `is_chinese` come from `kefu.text`, the leaf every part shares (re-exported here).
-- `words`: jieba words for Chinese (one private jieba tokenizer, loaded once, quiet, with a small dictionary
-  of shop terms so that 收货地址 or 借记卡 stay whole), plain words for English (with a light plural
-  stemmer), stopwords removed.
+- `words`: jieba words for Chinese (one private jieba tokenizer, loaded once, quiet, with the shop terms of
+  `terms.json`, so that 收货地址 or 借记卡 stay whole), plain words for English (with a light plural stemmer),
+  stopwords removed.
 - `tokens`: what the BM25 index sees: `words` plus the Chinese character bigrams, so a typo (推款 for 退款)
   or a word jieba cut differently still shares most of its terms with the FAQ.
 - `bigrams`: Chinese character bigrams and English words, the unit of the matcher's overlap signal.
@@ -16,63 +16,10 @@ import threading
 from collections.abc import Iterable
 from functools import lru_cache
 
+from kefu.knowledge.terms import SHOP_TERMS
 from kefu.text import HAN_RUN_RE, is_chinese, normalise
 
 __all__ = ["bigrams", "char_bigrams", "is_chinese", "jieba_tokenizer", "normalise", "tokens", "words"]
-
-# Shop and bank terms kept whole by jieba (its own dictionary cuts some of them in two).
-SHOP_TERMS: tuple[str, ...] = (
-    "收货地址",
-    "收货人",
-    "退款",
-    "退货",
-    "仅退款",
-    "退货退款",
-    "换货",
-    "发票",
-    "电子发票",
-    "纸质发票",
-    "专票",
-    "普票",
-    "增值税专用发票",
-    "借记卡",
-    "储蓄卡",
-    "信用卡",
-    "花呗",
-    "白条",
-    "分期",
-    "运费",
-    "运费险",
-    "包邮",
-    "发货",
-    "发货前",
-    "发货后",
-    "到账",
-    "签收",
-    "自提",
-    "驿站",
-    "优惠券",
-    "满减",
-    "积分",
-    "会员积分",
-    "会员等级",
-    "价保",
-    "保价",
-    "转人工",
-    "人工客服",
-    "客服",
-    "无理由退货",
-    "七天无理由",
-    "订单号",
-    "快递单号",
-    "预售",
-    "货到付款",
-    "支付宝",
-    "微信支付",
-    "银行卡",
-    "开户行",
-    "转账",
-)
 
 ZH_STOPWORDS: frozenset[str] = frozenset(
     [

@@ -28,22 +28,16 @@ import json
 import threading
 import time
 from collections.abc import Sequence
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import httpx
 import numpy as np
-
-if TYPE_CHECKING:
-    from kefu.knowledge.service import CachedEmbedder
-    from kefu.ops.settings import Settings
 
 __all__ = [
     "REMOTE_KINDS",
     "OllamaEmbedder",
     "OpenAIEmbedder",
     "RemoteEmbeddingError",
-    "embedder_from_settings",
     "embedder_name",
     "remote_embedder",
 ]
@@ -283,7 +277,7 @@ def _decode(v: Any, url: str) -> Any:
     return v
 
 
-# ---------------------------------------------------------------------------------------------- settings
+# ----------------------------------------------------------------------------------------------- factory
 
 
 def remote_embedder(
@@ -305,34 +299,3 @@ def remote_embedder(
             raise ValueError("the openai embedder needs the server's URL (KEFU_KB_EMBED_URL)")
         return OpenAIEmbedder(url, model, api_key, **opts)
     raise ValueError(f"unknown remote embedder {kind!r}; one of {', '.join(REMOTE_KINDS)}")
-
-
-@lru_cache(maxsize=4)
-def _shared_remote(
-    kind: str, url: str | None, model: str, api_key: str | None, timeout_s: float, qp: str, pp: str
-) -> CachedEmbedder:
-    from kefu.knowledge.service import CachedEmbedder
-
-    emb = remote_embedder(kind, url, model, api_key=api_key, timeout_s=timeout_s, query_prefix=qp, passage_prefix=pp)
-    return CachedEmbedder(emb)
-
-
-def embedder_from_settings(settings: Settings) -> CachedEmbedder | None:
-    """The knowledge base's embedder as the settings name it (`kb_embedder` and, for "ollama" / "openai",
-    the `kb_embed_*` fields): one per process and configuration, with its vectors cached (and kept in the
-    database by the knowledge base). None for "none"."""
-    from kefu.knowledge.service import shared_embedder
-
-    kind = settings.kb_embedder
-    if kind not in REMOTE_KINDS:
-        return shared_embedder(kind)
-    key = settings.kb_embed_api_key
-    return _shared_remote(
-        kind,
-        settings.kb_embed_url,
-        settings.kb_embed_model or "",
-        key.get_secret_value() if key is not None else None,
-        settings.kb_embed_timeout_s,
-        settings.kb_embed_query_prefix,
-        settings.kb_embed_passage_prefix,
-    )
