@@ -39,7 +39,10 @@ def _lang_weights(text: str, forgive_words: set[str], forgive_cjk: set[str]) -> 
 
 
 def question_lang(question: str) -> str:
-    """zh, en or any (a mixed question accepts either). Capitalised names (iPhone 15 Pro) do not make it English."""
+    """zh, en or any (a mixed question accepts either). Capitalised names (iPhone 15 Pro) do not make it English.
+
+    Not kefu.text.is_chinese (any Han character means Chinese): "What is 花呗?" is an English question here, and a
+    question with no letters at all may be answered in either language."""
     cjk = len(HAN_RE.findall(question))
     zh, en = _lang_weights(question, set(), set())
     if cjk >= 2 and 1.5 * en <= cjk:
