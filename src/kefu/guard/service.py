@@ -34,8 +34,8 @@ _SENTENCE_END = re.compile(r"[。！？；!?\n]+|(?<=[^\d\s])\.(?=\s|$)")
 def load_vault_key(settings: GuardSettings) -> str:
     """The vault key: from settings, else from the key file (created with a random key, mode 0600, on first
     start, so that sealed originals survive restarts)."""
-    if settings.vault_key:
-        return settings.vault_key
+    if settings.vault_key is not None and settings.vault_key.get_secret_value():
+        return settings.vault_key.get_secret_value()
     path = Path(settings.vault_key_file)
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
