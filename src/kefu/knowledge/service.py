@@ -9,11 +9,13 @@ The CPU work runs in a small thread pool, never on the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import logging
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,6 +25,17 @@ from typing import Literal
 import numpy as np
 
 from kefu.knowledge import text as textmod
+from kefu.knowledge.building import (
+    BUILD_RETRY_S,
+    FRESH_WAIT_S,
+    QUICK_TEXTS,
+    Build,
+    BuildStopped,
+    count_new_texts,
+    embed_in_steps,
+    lower_priority,
+    read_snapshot,
+)
 from kefu.knowledge.embedders import CachedEmbedder, Embedder, RemoteEmbeddingError, shared_embedder
 from kefu.knowledge.importer import import_sources
 from kefu.knowledge.matcher import (
@@ -265,10 +278,12 @@ def _chunk_text(c: ChunkRecord) -> str:
 
 
 class KnowledgeBase:
-    """Per-tenant indexes, rebuilt when the tenant's knowledge version changes. By default the version
-    (one primary-key read) is checked before every question (`refresh_s=0`), so that an edit made through
-    any instance answers the very next question everywhere; `refresh_s > 0` trades that for fewer reads,
-    and `watch()` (a change feed, such as Redis pub/sub between instances) makes the read unnecessary."""
+    """Per-tenant indexes, one per knowledge version. By default the version (one primary-key read) is checked
+    before every question (`refresh_s=0`), so that an edit made through any instance answers the very next
+    question everywhere; `refresh_s > 0` trades that for fewer reads, and a change feed (Redis pub/sub between
+    instances, `fed`) makes the read unnecessary. A new version's index builds in the background while the
+    previous one answers (knowledge/building.py): a quick change answers the next question, a large one holds
+    nobody up."""
 
     def __init__(
         self,
@@ -280,6 +295,7 @@ class KnowledgeBase:
         weights: tuple[float, float] = (1.0, 2.0),
         margin: float = DEFAULT_MARGIN,
         threads: int = 2,
+        fresh_wait_s: float = FRESH_WAIT_S,
     ) -> None:
         self.store = store
         self.refresh_s = refresh_s
@@ -287,14 +303,19 @@ class KnowledgeBase:
         self.fusion = fusion
         self.weights = weights
         self.margin = margin
+        self.fresh_wait_s = fresh_wait_s
         self.fed = False  # True while a change feed keeps `_known` current: no version read per question
         self.warmed = False  # True once `warm` has built the indexes of the tenants known at start
         self._known: dict[str, int] = {}
         self._generation: dict[str, int] = {}  # bumped by every notice: a read older than one is not kept
         self._indexes: dict[str, tuple[TenantIndex, float]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._retries: set[asyncio.Task] = set()
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="kefu-kb")
+        self._builds: dict[str, Build] = {}  # in flight: one per tenant at a time
+        self._failed: dict[str, float] = {}  # when a tenant's last build failed
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="kefu-kb")  # the questions' lookups
+        # builds: one thread at a lower CPU priority, so that a large import never starves the turns
+        self._builder = ThreadPoolExecutor(1, thread_name_prefix="kefu-kb-build", initializer=lower_priority)
 
     async def lookup(
         self,
@@ -307,8 +328,8 @@ class KnowledgeBase:
         fusion: Fusion | None = None,
         weights: tuple[float, float] | None = None,
     ) -> Lookup:
-        """`version`: the tenant's version when the caller has just read it (saves a second read);
-        `fusion` / `weights`: the asking bot's hybrid search, else the knowledge base's."""
+        """`version`: what `version()` has just returned (saves a second read); `fusion` / `weights`: the asking
+        bot's hybrid search, else the knowledge base's."""
         idx = await self.index(tenant_id, version)
         return await asyncio.get_running_loop().run_in_executor(
             self._pool, lambda: idx.lookup(question, k, threshold=threshold, fusion=fusion, weights=weights)
@@ -320,8 +341,13 @@ class KnowledgeBase:
         return (await self.lookup(tenant_id, question, k)).passages
 
     async def version(self, tenant_id: str) -> int:
-        """The tenant's current knowledge version: read from the store unless a feed or `refresh_s` vouches
-        for the one known here."""
+        """The knowledge version the tenant's questions are answered from now, which the answer cache keys on:
+        the stored one once its index is ready, the previous one while a large change builds."""
+        return (await self.index(tenant_id)).version
+
+    async def stored_version(self, tenant_id: str) -> int:
+        """The tenant's latest knowledge version: read from the store unless a feed or `refresh_s` vouches for
+        the one known here."""
         cached = self._indexes.get(tenant_id)
         if tenant_id in self._known and (self.fed or (cached and time.monotonic() - cached[1] < self.refresh_s)):
             return self._known[tenant_id]
@@ -334,67 +360,105 @@ class KnowledgeBase:
         return v
 
     async def index(self, tenant_id: str, version: int | None = None) -> TenantIndex:
+        """The index that answers now: that of `version` (default: the stored one) when it is built or builds
+        within `fresh_wait_s`, else the previous one while the new one builds in the background. Only a
+        tenant's first question waits for a whole build: there is nothing older to answer from."""
+        self._loop = asyncio.get_running_loop()
         if version is None:
-            version = await self.version(tenant_id)
+            version = await self.stored_version(tenant_id)
         cached = self._indexes.get(tenant_id)
-        if cached is not None and cached[0].version == version:
+        if cached is not None and cached[0].version >= version:
             self._retry_vectors(tenant_id, cached[0])
             return cached[0]
-        async with self._locks.setdefault(tenant_id, asyncio.Lock()):  # one rebuild at a time
+        if cached is None:  # nothing to answer from: wait for the build (one that began before the change, too)
+            first = await asyncio.shield(self._build_in_background(tenant_id).task)  # type: ignore[arg-type]
+            if first.version >= version:
+                return first
+            cached = self._indexes.get(tenant_id, (first, 0.0))
+        deadline: float | None = None
+        while time.monotonic() - self._failed.get(tenant_id, -BUILD_RETRY_S) >= BUILD_RETRY_S:  # not failed just now
+            build = self._build_in_background(tenant_id)
+            deadline = build.started + self.fresh_wait_s if deadline is None else deadline
+            left = deadline - time.monotonic()
+            if left <= 0 or build.settled.is_set():
+                break  # out of time, or a large build
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(build.settled.wait(), left)
+            if not build.task.done() or self._indexes.get(tenant_id, cached)[0].version >= version:  # type: ignore[union-attr]
+                break
+            # that build began before the change: the next one has it
+        return self._indexes.get(tenant_id, cached)[0]
+
+    def _build_in_background(self, tenant_id: str) -> Build:
+        """The tenant's build in flight, else a new one; the new index replaces the old when it is ready."""
+        loop = asyncio.get_running_loop()
+        build = self._builds.get(tenant_id)
+        if build is None or build.loop is not loop:
+            build = Build(loop)
+            build.task = loop.create_task(self._run_build(tenant_id, build), name=f"kefu-kb-build:{tenant_id}")
+            build.task.add_done_callback(_retrieved)
+            self._builds[tenant_id] = build
+        return build
+
+    async def _run_build(self, tenant_id: str, build: Build) -> TenantIndex:
+        try:
+            idx = await build.loop.run_in_executor(self._builder, self.build, tenant_id, build.large)
             cached = self._indexes.get(tenant_id)
-            if cached is not None and cached[0].version >= version:
-                return cached[0]
-            idx = await asyncio.get_running_loop().run_in_executor(self._pool, self.build, tenant_id)
-            self._indexes[tenant_id] = (idx, time.monotonic())
+            if cached is None or cached[0].version <= idx.version:
+                self._indexes[tenant_id] = (idx, time.monotonic())
+            self._failed.pop(tenant_id, None)
             return idx
+        except Exception:
+            self._failed[tenant_id] = time.monotonic()
+            log.exception("knowledge index build failed", extra={"tenant": tenant_id})
+            raise
+        finally:
+            if self._builds.get(tenant_id) is build:
+                del self._builds[tenant_id]
+            build.settled.set()
 
     def _retry_vectors(self, tenant_id: str, idx: TenantIndex) -> None:
-        """An index built without vectors (the embedder failed) is rebuilt in the background when its time has
-        come; questions meanwhile go on with it (keyword search)."""
+        """An index built without vectors (the embedder failed) is built again in the background when its time
+        has come; questions meanwhile go on with it (keyword search)."""
         if idx.retry_at is None or time.monotonic() < idx.retry_at:
             return
         idx.retry_at = None  # one rebuild at a time
 
-        async def rebuild() -> None:
-            async with self._locks.setdefault(tenant_id, asyncio.Lock()):
-                cached = self._indexes.get(tenant_id)
-                if cached is None or cached[0] is not idx:
-                    return  # a newer index took its place meanwhile
-                try:
-                    new = await asyncio.get_running_loop().run_in_executor(self._pool, self.build, tenant_id)
-                except Exception:
-                    log.exception("knowledge index rebuild failed", extra={"tenant": tenant_id})
-                    idx.retry_at = time.monotonic() + VECTOR_RETRY_S
-                    return
-                self._indexes[tenant_id] = (new, time.monotonic())
+        def failed_again(task: asyncio.Task[TenantIndex]) -> None:
+            if task.cancelled() or task.exception() is not None:
+                idx.retry_at = time.monotonic() + VECTOR_RETRY_S
 
-        task = asyncio.create_task(rebuild())
-        self._retries.add(task)
-        task.add_done_callback(self._retries.discard)
+        self._build_in_background(tenant_id).task.add_done_callback(failed_again)  # type: ignore[union-attr]
 
-    def build(self, tenant_id: str) -> TenantIndex:
-        """Build the tenant's index now (blocking): from the store, embedding only texts never embedded."""
+    def build(self, tenant_id: str, on_large: Callable[[], None] | None = None) -> TenantIndex:
+        """Build the tenant's index now, on the calling thread (never the store's: its reads and writes go there),
+        embedding only texts never embedded, a step at a time. `on_large` is called as soon as the build turns
+        out to have more new texts than a quick one."""
         started = time.perf_counter()
-        # read the version first: a write landing during the reads makes the index look older than its
-        # content, and the next question rebuilds it (never the other way round)
-        version = self.store.kb_version(tenant_id)
-        faqs = self.store.list_faq(tenant_id)
-        chunks = self.store.list_chunks(tenant_id)
+        snap = read_snapshot(self.store, tenant_id)
+        faqs, chunks = snap.faqs, snap.chunks
+        cached = self._indexes.get(tenant_id)
+        previous = cached[0] if cached else None
+        new_texts = count_new_texts(previous, snap)
+        if on_large is not None and new_texts > QUICK_TEXTS:
+            on_large()
         embedded = 0
-        previous = self._indexes.get(tenant_id)
         opts = {"fusion": self.fusion, "weights": self.weights, "margin": self.margin}
         try:
             if isinstance(self.embedder, CachedEmbedder):
                 questions = [t.text for t in faq_texts(faqs) if t.kind == "question"]
-                embedded += self.embedder.preload(self.store, "query", questions)
-                embedded += self.embedder.preload(self.store, "passage", [_chunk_text(c) for c in chunks])
-            idx = TenantIndex(version, faqs, chunks, self.embedder, previous=previous[0] if previous else None, **opts)
+                embedded += embed_in_steps(self.embedder, self.store, "query", questions, self._stop)
+                passages = [_chunk_text(c) for c in chunks]
+                embedded += embed_in_steps(self.embedder, self.store, "passage", passages, self._stop)
+            idx = TenantIndex(snap.version, faqs, chunks, self.embedder, previous=previous, **opts)
+        except BuildStopped:
+            raise
         except Exception as e:
             if self.embedder is None:
                 raise
             # keyword search answers until the embedder is back (the vector half is tried again later)
             _embedding_failed(f"knowledge index of {tenant_id} built without vectors", e, where="index")
-            idx = TenantIndex(version, faqs, chunks, None, **opts)
+            idx = TenantIndex(snap.version, faqs, chunks, None, **opts)
             idx.retry_at = time.monotonic() + VECTOR_RETRY_S
         log.info(
             "knowledge index built",
@@ -402,7 +466,8 @@ class KnowledgeBase:
                 "tenant": tenant_id,
                 "entries": len(faqs),
                 "chunks": len(chunks),
-                "version": version,
+                "version": snap.version,
+                "new_texts": new_texts,
                 "embedded": embedded,
                 "seconds": round(time.perf_counter() - started, 3),
             },
@@ -419,17 +484,37 @@ class KnowledgeBase:
         self.warmed = True
 
     def forget_versions(self, tenant_id: str | None = None) -> None:
-        """A tenant's knowledge changed (or, with None, any tenant's may have): read its version again."""
+        """A tenant's knowledge changed (or, with None, any tenant's may have): read its version again. Called
+        by the store after a write (on its thread) and by a change feed; a tenant with an index starts building
+        the new one at once, so that its next question most likely finds it ready."""
         for t in [tenant_id] if tenant_id is not None else list(self._known):
             self._generation[t] = self._generation.get(t, 0) + 1
             self._known.pop(t, None)
+        if tenant_id is not None and tenant_id in self._indexes and self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed
+                self._loop.call_soon_threadsafe(self._prebuild, tenant_id)
+
+    def _prebuild(self, tenant_id: str) -> None:
+        if not self._stop.is_set():
+            self._build_in_background(tenant_id)
 
     def invalidate(self, tenant_id: str) -> None:
         self.forget_versions(tenant_id)
         self._indexes.pop(tenant_id, None)
 
     def close(self) -> None:
+        self._stop.set()  # a build in progress stops at its next step
+        for build in list(self._builds.values()):
+            with contextlib.suppress(RuntimeError):  # its loop has closed
+                build.loop.call_soon_threadsafe(build.task.cancel)  # type: ignore[union-attr]
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._builder.shutdown(wait=False, cancel_futures=True)
+
+
+def _retrieved(task: asyncio.Task) -> None:
+    """A background build's failure is logged where it happens; nobody may be awaiting it."""
+    if not task.cancelled():
+        task.exception()
 
 
 def demo_faq() -> list[FaqRecord]:

@@ -47,6 +47,15 @@ class DocumentView:
     updated_at: str
 
 
+@dataclass
+class KnowledgeSnapshot:
+    """A tenant's knowledge as one index build reads it."""
+
+    version: int
+    faqs: list[FaqRecord]
+    chunks: list[ChunkRecord]
+
+
 class KnowledgeQueries:
     """Mixed into `Store`; every write bumps the tenant's knowledge version in the same transaction."""
 
@@ -55,8 +64,15 @@ class KnowledgeQueries:
     # --- version -----------------------------------------------------------------------------
     def kb_version(self, tenant_id: str) -> int:
         with self.engine.connect() as conn:
-            v = conn.scalar(select(KbVersion.version).where(KbVersion.tenant_id == tenant_id))
-            return int(v or 0)
+            return _version(conn, tenant_id)
+
+    def knowledge_snapshot(self, tenant_id: str) -> KnowledgeSnapshot:
+        """Version, FAQ entries and chunks in one call (one trip to the store's thread for a build). The version is
+        read first: a write landing during the reads makes the content look newer than its version, and the next
+        question builds again (never the other way round)."""
+        with self.engine.connect() as conn:
+            version = _version(conn, tenant_id)
+        return KnowledgeSnapshot(version, self.list_faq(tenant_id), self.list_chunks(tenant_id))
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
@@ -240,6 +256,10 @@ class KnowledgeQueries:
         except IntegrityError:  # a concurrent build stored some of them first: the vectors are the same
             return 0
         return len(values)
+
+
+def _version(conn: Connection, tenant_id: str) -> int:
+    return int(conn.scalar(select(KbVersion.version).where(KbVersion.tenant_id == tenant_id)) or 0)
 
 
 def _faq(row) -> FaqRecord:  # type: ignore[no-untyped-def]
