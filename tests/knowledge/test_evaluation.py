@@ -20,7 +20,8 @@ from kefu.knowledge.evaluation import (
     read_pairs,
     read_questions,
 )
-from kefu.knowledge.matcher import FaqMatcher
+from kefu.knowledge.matcher import FaqMatch, FaqMatcher
+from kefu.store.knowledge import FaqRecord
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -93,6 +94,25 @@ def test_evaluate_match_counts() -> None:
     r = evaluate_match(pairs, embedder=None)
     assert r["tp"] + r["fp"] + r["tn"] + r["fn"] == 2
     assert r["accuracy"] == 1.0 and r["precision"] == 1.0 and r["recall"] == 1.0
+
+
+def test_fast_path_answers_an_own_wording_and_declines_a_shared_one() -> None:
+    """The serving path's decision: an entry's own wording is answered from that entry, wherever the search
+    ranks it; a wording two entries share is neither's own: the matcher scores both alike and the margin
+    sends the question to the model instead of answering from whichever ranks first."""
+    kb = read_faq_csv(DATA / "demo_faq_zh.csv")
+    dup = [FaqRecord("dup-a", "怎么联系客服", "拨打400电话。"), FaqRecord("dup-b", "怎么联系客服", "在线留言。")]
+    fp = build_fast_path([*kb, *dup], embedder=None)
+
+    def decide(question: str) -> FaqMatch | None:
+        return fp.decide(question, fp.retriever.search(question, 10))
+
+    assert {c.id for c in fp.retriever.search("怎么联系客服", 2)} == {"dup-a", "dup-b"}
+    assert decide("怎么联系客服") is None
+    assert decide("  怎么联系客服？ ") is None
+    own = decide("如何修改收货地址")  # punctuation aside
+    assert own is not None and own.id == "zh-address-change-before-ship" and own.score == 1.0
+    assert own.phrasing == "如何修改收货地址？"
 
 
 def test_cli_json_last_line(tmp_path: Path) -> None:

@@ -87,8 +87,10 @@ def test_exact_wording_is_answered_before_embedding() -> None:
     similar = next(r for r in demo_faq() if r.similar)
     assert idx.lookup(similar.similar[0], 3).faq.id == similar.key  # type: ignore[union-attr]
     assert emb.count == before
-    idx.lookup("怎么联系客服", 3)  # shared by two entries: searched and matched
+    shared = idx.lookup("怎么联系客服", 3)  # shared by two entries: searched and matched, neither's own
     assert emb.count == before + 1
+    assert shared.faq is None and shared.faq_answer is None  # alike for the matcher: the margin declines
+    assert {p.id for p in shared.passages if p.kind == "faq"} >= {"dup-a", "dup-b"}
     # an FAQ edit builds a new exact table; an edit elsewhere keeps it
     edited = TenantIndex(2, faqs[1:], CHUNKS, emb, previous=idx)
     assert cache_key_text(faqs[0].question) in idx._exact and cache_key_text(faqs[0].question) not in edited._exact

@@ -17,7 +17,7 @@ import io
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,14 @@ import numpy as np
 import typer
 
 from kefu.knowledge.embedders import Embedder, get_embedder
-from kefu.knowledge.matcher import DEFAULT_MARGIN, DEFAULT_THRESHOLD, FaqMatch, FaqMatcher, decide_fast_path
+from kefu.knowledge.matcher import (
+    DEFAULT_MARGIN,
+    DEFAULT_THRESHOLD,
+    FaqMatch,
+    FaqMatcher,
+    decide_fast_path,
+    exact_wordings,
+)
 from kefu.knowledge.retrieval import HybridRetriever
 from kefu.store.knowledge import FaqRecord
 from kefu.text import has_han
@@ -99,14 +106,24 @@ class FastPath:
     matcher: FaqMatcher
     records: dict[str, FaqRecord]
     margin: float = DEFAULT_MARGIN
+    wordings: dict[str, tuple[str, str]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.wordings = exact_wordings(self.records.values())
 
     def decide(self, question: str, candidates, query_vector=None) -> FaqMatch | None:  # type: ignore[no-untyped-def]
-        """The serving path's decision (`kefu.knowledge.matcher.decide_fast_path`)."""
+        """The serving path's decision (`kefu.knowledge.matcher.decide_fast_path`), its exact lane included."""
         if not candidates:
             return None
-        threshold = self.matcher.threshold
         return decide_fast_path(
-            self.matcher, self.records, question, candidates, query_vector, threshold=threshold, margin=self.margin
+            self.matcher,
+            self.records,
+            question,
+            candidates,
+            query_vector,
+            threshold=self.matcher.threshold,
+            margin=self.margin,
+            wordings=self.wordings,
         )[0]
 
 

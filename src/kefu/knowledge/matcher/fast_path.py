@@ -60,14 +60,16 @@ def decide_fast_path(
     *,
     threshold: float,
     margin: float,
+    wordings: Mapping[str, tuple[str, str]] | None = None,
 ) -> tuple[FaqMatch | None, FaqMatch]:
-    """(the entry the fast path answers from, or None; the matcher's verdict on the best candidate)."""
-    top = records[candidates[0].id]
-    asked = question_key(question)
-    for phrasing in (top.question, *top.similar):
-        if question_key(phrasing) == asked:  # the entry's own wording: nothing to decide
-            return (m := identical(top.key, phrasing)), m
-    best = matcher.match(question, top, query_vector=query_vector)
+    """(the entry the fast path answers from, or None; the matcher's verdict on the best candidate).
+
+    `wordings` (`exact_wordings` of `records`): an entry's own wording is answered from that entry; None when
+    the caller has looked it up already (the knowledge base does, before embedding the question)."""
+    if wordings is not None and (own := wordings.get(question_key(question))) is not None:
+        return (m := identical(*own)), m
+    # a wording shared by two entries is not in `wordings`: the top entry having it decides nothing
+    best = matcher.match(question, records[candidates[0].id], query_vector=query_vector)
     if best.score < threshold:
         return None, best
     if len(candidates) > 1 and margin > 0:
