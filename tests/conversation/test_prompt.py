@@ -1,6 +1,6 @@
 from kefu.conversation.prompt import build_prompt, estimate_tokens
 from kefu.knowledge.service import Passage
-from kefu.knowledge.text import is_chinese
+from kefu.text import is_chinese
 
 
 def hit(key: str, answer: str, score: float = 0.5) -> Passage:

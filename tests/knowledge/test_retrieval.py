@@ -27,6 +27,7 @@ from kefu.knowledge.matcher import (
 )
 from kefu.knowledge.retrieval import Candidate, HybridRetriever, IndexedText, KeywordIndex, VectorIndex, faq_texts
 from kefu.knowledge.service import demo_faq
+from kefu.text import normalise
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -56,7 +57,7 @@ class HashEmbedder:
 
 
 def test_normalise_full_width_and_case() -> None:
-    assert text.normalise("ＲＥＦＵＮＤ　多久到账？ ") == "refund 多久到账?"
+    assert normalise("ＲＥＦＵＮＤ　多久到账？ ") == "refund 多久到账?"
 
 
 def test_words_keep_shop_terms_whole_and_drop_stopwords() -> None:
@@ -78,11 +79,11 @@ def test_jieba_user_words() -> None:
 
 
 def test_numbers_read_chinese_numerals() -> None:
-    assert numbers(text.normalise("七天无理由")) == {"7"}
-    assert numbers(text.normalise("十五天内")) == {"15"}
-    assert numbers(text.normalise("满99元包邮")) == {"99"}
-    assert numbers(text.normalise("提现一百元")) == numbers(text.normalise("提现100元")) == {"100"}
-    assert numbers(text.normalise("两千五块")) == {"2500"} and numbers(text.normalise("一百五十元")) == {"150"}
+    assert numbers(normalise("七天无理由")) == {"7"}
+    assert numbers(normalise("十五天内")) == {"15"}
+    assert numbers(normalise("满99元包邮")) == {"99"}
+    assert numbers(normalise("提现一百元")) == numbers(normalise("提现100元")) == {"100"}
+    assert numbers(normalise("两千五块")) == {"2500"} and numbers(normalise("一百五十元")) == {"150"}
 
 
 # --------------------------------------------------------------------------------------------- keyword
@@ -380,6 +381,6 @@ def test_training_pairs_are_not_evaluation_pairs() -> None:
     assert len(train) >= 600 and 0.3 < sum(y for *_, y in train) / len(train) < 0.7
 
     def key(a: str, b: str) -> frozenset[str]:
-        return frozenset(re.sub(r"[\s，。？！?!,.、~～]+", "", text.normalise(x)) for x in (a, b))
+        return frozenset(re.sub(r"[\s，。？！?!,.、~～]+", "", normalise(x)) for x in (a, b))
 
     assert not {key(a, b) for a, b, _ in train} & {key(a, b) for a, b, _ in evaluation}

@@ -44,15 +44,6 @@ class Chunk:
     text: str
     page: int | None = None  # 1-based page where the chunk starts (PDF)
 
-    @property
-    def id(self) -> str:
-        return f"{self.doc_id}#{self.position}"
-
-    @property
-    def search_text(self) -> str:
-        """The text to index: the section title carries meaning the chunk's own words may not."""
-        return f"{self.section}\n{self.text}" if self.section else self.text
-
 
 def _split_after(pattern: re.Pattern[str], text: str) -> list[str]:
     """Pieces that end where `pattern` matches (the match stays with the piece before it)."""

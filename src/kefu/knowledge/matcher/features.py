@@ -15,7 +15,7 @@ import numpy as np
 
 from kefu.knowledge import text as textmod
 from kefu.knowledge.terms import CONTRASTS, SYNONYMS
-from kefu.text import has_han
+from kefu.text import has_han, normalise
 
 __all__ = [
     "QUESTION_TYPES",
@@ -199,7 +199,7 @@ class TextInfo:
 
 
 def text_info(text: str, contrasts: tuple[tuple[tuple[str, ...], ...], ...]) -> TextInfo:
-    t = textmod.normalise(text)
+    t = normalise(text)
     # a text of fillers only (你好呀, 在吗) is compared by its characters: it says nothing an FAQ says
     words = content_words(text) or frozenset(c for c in t if c.isalnum())
     chars: dict[str, int] = {}
