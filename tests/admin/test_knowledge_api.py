@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import threading
+import time
 
 from fastapi.testclient import TestClient
 
+from kefu.app import create_app
 from kefu.engines.testing import QueueEngine
-from tests.conftest import make_settings
+from tests.conftest import ADMIN_HEADERS, make_settings
 
 ADDRESS = "zh-address-change-before-ship"
 
@@ -117,3 +120,32 @@ def test_unknown_tenant_and_invalid_unicode(client: TestClient) -> None:
     assert r.status_code == 422
     r = client.post("/api/chat", content=b'{"text": "hi \\ud800"}', headers={"content-type": "application/json"})
     assert r.status_code == 422
+
+
+def test_import_parses_off_the_database_thread(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A long document takes seconds to parse and chunk; meanwhile the store's thread (on SQLite, the one every
+    customer's turn goes through) stays free but for the writes. Before, the whole import ran on it."""
+    md = "\n".join(f"## 第{i}条\n\n" + f"会员在第{i}个自然月内购买的家电，可享免费上门检修。" * 8 for i in range(3000))
+    settings = make_settings(tmp_path, kb_embedder="none")  # the parsing is what this test is about
+    with TestClient(create_app(settings, engine=QueueEngine(), configure_logs=False), headers=ADMIN_HEADERS) as c:
+        store = c.app.state.services.store
+        while not c.app.state.services.kb.warmed:  # the start-up index build is not what is measured
+            time.sleep(0.02)
+        report: dict = {}
+
+        def upload() -> None:
+            r = c.post("/admin/kb/import", files=[("files", ("manual.md", md.encode(), "text/markdown"))])
+            report.update(r.json())
+
+        importing = threading.Thread(target=upload)
+        started = time.perf_counter()
+        importing.start()
+        waits = []
+        while importing.is_alive():
+            asked = time.perf_counter()
+            store.submit(store.kb_version, "default").result()
+            waits.append(time.perf_counter() - asked)
+            time.sleep(0.02)
+        took = time.perf_counter() - started
+    assert report["chunks"] == 3000 and took > 1  # long enough to have mattered
+    assert max(waits) < 0.5, f"the store's thread was held {max(waits):.2f} s of a {took:.1f} s import"

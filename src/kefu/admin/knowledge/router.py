@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Path, Query, UploadFile
 
 from kefu.admin.deps import AdminDep, AdminTenantDep
 from kefu.admin.knowledge.protocol import DocumentPublic, FaqList, FaqPublic, FaqUpsert, ImportReportPublic, SearchHit
 from kefu.channels.deps import JsonBody, ServicesDep
 from kefu.channels.errors import ApiError
-from kefu.knowledge.importer import import_sources
+from kefu.knowledge.importer import import_sources_async
 from kefu.knowledge.loaders import detect_lang
 from kefu.store.knowledge import FaqRecord
 
@@ -80,10 +80,9 @@ async def delete_document(
 
 
 @router.post("/import", response_model=ImportReportPublic)
-async def import_files(
-    request: Request, files: list[UploadFile], tenant: AdminTenantDep, services: ServicesDep
-) -> dict:
-    """Multipart upload of FAQ tables and documents; the report lists what failed and why."""
+async def import_files(files: list[UploadFile], tenant: AdminTenantDep, services: ServicesDep) -> dict:
+    """Multipart upload of FAQ tables and documents; the report lists what failed and why. The files are parsed
+    off the database thread; the indexes of the new version build in the background while the old one answers."""
     if len(files) > MAX_FILES:
         raise ApiError(413, "too_many_files", f"一次最多 {MAX_FILES} 个文件 / At most {MAX_FILES} files per import")
     limit = services.settings.max_upload_bytes
@@ -93,7 +92,7 @@ async def import_files(
         if len(data) > limit:
             raise ApiError(413, "body_too_large", f"{f.filename}: 文件过大 / file larger than {limit} bytes")
         sources.append(((f.filename or "upload").replace("/", "_")[-200:], data))
-    result = await services.store.run(import_sources, services.store, tenant, sources)
+    result = await import_sources_async(services.store, tenant, sources)
     return result.public()
 
 
