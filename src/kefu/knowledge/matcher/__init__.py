@@ -10,7 +10,7 @@
 
 from kefu.knowledge.matcher.faq import FaqMatch, FaqMatcher
 from kefu.knowledge.matcher.fast_path import DEFAULT_MARGIN, decide_fast_path, exact_wordings
-from kefu.knowledge.matcher.features import content_words, contrast_conflicts, numbers, question_shape, substitution
+from kefu.knowledge.matcher.features import contrast_conflicts, numbers, question_shape
 from kefu.knowledge.matcher.model import DEFAULT_COEF, DEFAULT_THRESHOLD, MODEL_FILE, TEXT_COEF
 
 __all__ = [
@@ -21,11 +21,9 @@ __all__ = [
     "TEXT_COEF",
     "FaqMatch",
     "FaqMatcher",
-    "content_words",
     "contrast_conflicts",
     "decide_fast_path",
     "exact_wordings",
     "numbers",
     "question_shape",
-    "substitution",
 ]

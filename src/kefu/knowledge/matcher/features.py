@@ -27,11 +27,11 @@ __all__ = [
     "numbers",
     "question_shape",
     "shape_of",
-    "substitution",
     "text_info",
     "word_idf",
 ]
 
+# Question words and fillers: left out of the content words the two questions are compared by.
 _EXTRA_STOP = frozenset(
     "怎样 怎么办 咋办 如何处理 怎么处理 怎么弄 处理 一般 大概 需要 支持 能否 可不可以 能不能 不 吗 呢 哪里 在哪 "
     "在哪里 哪 一直 还 现在 想 问 问下 一下 下 帮 帮忙 我 我的 你们 你们的 是 有 没有 什么".split()
@@ -161,18 +161,14 @@ def _soft_match(x: str, ys: Iterable[str]) -> bool:
 
 
 def frame_substitution(wa: frozenset[str], wb: frozenset[str]) -> float:
+    """1 when two questions' content words share a frame and each puts one or two other words in it that do
+    not look alike (自动续费怎么开 / 自动续费怎么关): a sign that they ask about different things."""
     ua, ub = wa - wb, wb - wa
     if not (wa & wb) or not ua or not ub or len(ua) > 2 or len(ub) > 2:
         return 0.0
     if any(_soft_match(x, ub) for x in ua):
         return 0.0
     return 1.0
-
-
-def substitution(a: str, b: str) -> float:
-    """1 when the two questions share a frame and each puts one or two other words in it that do not look
-    alike (自动续费怎么开 / 自动续费怎么关): a sign that they ask about different things."""
-    return frame_substitution(content_words(a), content_words(b))
 
 
 def contrast_conflicts(a: str, b: str, contrasts: Sequence[tuple[tuple[str, ...], ...]] = CONTRASTS) -> int:
