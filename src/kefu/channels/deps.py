@@ -6,15 +6,50 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 from starlette.requests import Request
+from starlette.responses import StreamingResponse
 
 from kefu.conversation.pipeline import Pipeline
 from kefu.conversation.types import Reply, Turn
-from kefu.http.errors import ApiError
+from kefu.http.errors import ApiError, error_responses
 from kefu.store.repo import UnknownSession, UnknownTenant
 
 log = logging.getLogger(__name__)
+
+# The errors a turn can answer with: bad JSON or header, unknown session or tenant, too large, not JSON, bad fields.
+TURN_ERRORS = error_responses(400, 404, 413, 415, 422)
+
+
+def event_stream_response(description: str, events: list[str], unnamed: bool = False) -> dict:
+    """The OpenAPI entry of a 200 that is Server-Sent Events: each event as schemathesis and clients read it (its
+    `event` name, its `data` a JSON text; `unnamed`: events may come without a name, as OpenAI's do, which
+    readers call "message")."""
+    event: dict = {"type": "string", "enum": ["message", *events] if unnamed else events}
+    return {
+        "description": description,
+        "content": {
+            "text/event-stream": {
+                "schema": {
+                    "type": "object",
+                    "required": ["data"] if unnamed else ["event", "data"],
+                    "properties": {"event": event, "data": {"type": "string", "contentMediaType": "application/json"}},
+                }
+            }
+        },
+    }
+
+
+class EventStream(StreamingResponse):
+    """A Server-Sent Events reply, never buffered by a proxy (and documented as text/event-stream)."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, content: AsyncIterator[bytes], headers: dict[str, str], status_code: int = 200) -> None:
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **headers}
+        super().__init__(content, status_code=status_code, headers=headers)
+
 
 # The status logged for a request whose client left before the reply (nginx's 499); nobody receives it.
 CLIENT_GONE = 499

@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from starlette.requests import HTTPConnection
 
 from kefu.conversation.pipeline import Pipeline
 from kefu.http.errors import ApiError
-from kefu.http.validators import is_valid_id
+from kefu.http.validators import HEADER_ID_PATTERN, is_valid_id
 from kefu.ops.settings import Settings
 from kefu.services import Services
 
@@ -27,14 +27,23 @@ async def get_settings(request: HTTPConnection) -> Settings:
     return request.app.state.services.settings
 
 
-async def get_tenant(x_tenant_id: Annotated[str | None, Header()] = None) -> str:
+def _id_header(what: str) -> Any:
+    # The pattern is in the schema only: a bad value is answered 400 here, not 422 by FastAPI. Empty is the default.
+    return Header(description=what, json_schema_extra={"pattern": HEADER_ID_PATTERN})
+
+
+async def get_tenant(
+    x_tenant_id: Annotated[str, _id_header("租户 / The tenant; empty or absent: default")] = "default",
+) -> str:
     tenant = x_tenant_id or "default"
     if not is_valid_id(tenant):
         raise ApiError(400, "invalid_request", "X-Tenant-Id 格式错误 / Invalid X-Tenant-Id")
     return tenant
 
 
-async def get_service_type(x_service_type: Annotated[str | None, Header()] = None) -> str:
+async def get_service_type(
+    x_service_type: Annotated[str, _id_header("机器人配置 / The bot profile; empty or absent: default")] = "default",
+) -> str:
     st = x_service_type or "default"
     if not is_valid_id(st):
         raise ApiError(400, "invalid_request", "X-Service-Type 格式错误 / Invalid X-Service-Type")

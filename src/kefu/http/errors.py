@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kefu.ops import metrics
@@ -115,12 +116,25 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 400:
             return error_response(400, "invalid_request", f"{MESSAGES['invalid_request']}: {exc.detail}")
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, None if code != "http_error" else str(exc.detail))
+        response = error_response(exc.status_code, code, None if code != "http_error" else str(exc.detail))
+        if exc.status_code == 405:  # RFC 9110: a 405 says which methods the resource has
+            response.headers["Allow"] = allowed_methods(request)
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
         return error_response(500, "internal_error")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method any route serves at this path (Starlette's own Allow names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 class RequestContextMiddleware:

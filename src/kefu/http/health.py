@@ -2,22 +2,47 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from kefu.http.deps import ServicesDep
+from kefu.http.errors import error_responses
 
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/healthz")
+class Liveness(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ok", "warming", "unavailable"]
+    database: bool
+    engine: bool
+    knowledge: bool
+
+
+@router.get("/healthz", response_model=Liveness, responses=error_responses())
 async def healthz() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={
+        503: {
+            "model": Readiness,
+            "description": "未就绪：数据库不可用或知识索引在构建 / The database is down or the indexes are building",
+        },
+        **error_responses(),
+    },
+)
 async def readyz(services: ServicesDep) -> JSONResponse:
 
     def db_ok() -> bool:

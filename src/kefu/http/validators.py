@@ -9,12 +9,17 @@ from kefu.ops.settings import Settings
 
 # Tenant, service-type, customer and session ids: what the header/field schemas declare as their pattern.
 ID_PATTERN = r"^[A-Za-z0-9_.:@-]{1,64}$"
+# The tenant and service-type headers: an id, or empty for the default.
+HEADER_ID_PATTERN = r"^[A-Za-z0-9_.:@-]{0,64}$"
 # fullmatch: `$` alone would let a trailing newline through, which the schema's pattern does not.
 _ID = re.compile(ID_PATTERN.removeprefix("^").removesuffix("$"))
 
+# Schema patterns for text the checks refuse: with a NUL (the database cannot store it), or blank.
+NO_NUL = r"^[^\x00]*$"
+NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
 # A customer message as the OpenAPI document states it; check_text enforces it (max_message_chars is 4000
 # unless the operator changed it).
-TEXT_SCHEMA: dict = {"minLength": 1, "maxLength": 4000, "pattern": "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"}
+TEXT_SCHEMA: dict = {"minLength": 1, "maxLength": 4000, "pattern": NOT_BLANK}
 
 
 def is_valid_id(value: str) -> bool:

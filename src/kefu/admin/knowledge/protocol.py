@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kefu.channels.deps import is_valid_unicode
+from kefu.http.validators import NO_NUL, NOT_BLANK, is_valid_unicode
+
+_ITEM = {"type": "string", "maxLength": 2000, "pattern": NO_NUL}
 
 
 class FaqBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(min_length=1, max_length=2000)
-    answer: str = Field(min_length=1, max_length=20000)
-    similar: list[str] = Field(default_factory=list, max_length=200)
-    category: str = Field(default="", max_length=64)
-    tags: list[str] = Field(default_factory=list, max_length=50)
+    # The schema states what the validators below enforce: not blank, no NUL, items at most 2000 characters.
+    question: str = Field(min_length=1, max_length=2000, json_schema_extra={"pattern": NOT_BLANK})
+    answer: str = Field(min_length=1, max_length=20000, json_schema_extra={"pattern": NOT_BLANK})
+    similar: list[str] = Field(default_factory=list, max_length=200, json_schema_extra={"items": _ITEM})
+    category: str = Field(default="", max_length=64, json_schema_extra={"pattern": NO_NUL})
+    tags: list[str] = Field(default_factory=list, max_length=50, json_schema_extra={"items": _ITEM})
     lang: str | None = Field(default=None, pattern=r"^(zh|en)$")
 
     @field_validator("question", "answer", "category")

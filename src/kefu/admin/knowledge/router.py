@@ -5,19 +5,29 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, UploadFile
+from fastapi import APIRouter, File, Path, Query, UploadFile
+from pydantic import WithJsonSchema
 
 from kefu.admin.deps import AdminDep, AdminTenantDep
 from kefu.admin.knowledge.protocol import DocumentPublic, FaqList, FaqPublic, FaqUpsert, ImportReportPublic, SearchHit
-from kefu.channels.deps import JsonBody, ServicesDep
-from kefu.channels.errors import ApiError
+from kefu.http.deps import JsonBody, ServicesDep
+from kefu.http.errors import ApiError, error_responses
 from kefu.knowledge.importer import import_sources_async
 from kefu.knowledge.loaders import detect_lang
 from kefu.store.knowledge import FaqRecord
 
-router = APIRouter(prefix="/admin/kb", tags=["admin: knowledge"], dependencies=[AdminDep])
-_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
-MAX_FILES = 50
+router = APIRouter(
+    prefix="/admin/kb",
+    tags=["admin: knowledge"],
+    dependencies=[AdminDep],
+    responses=error_responses(400, 401, 403, 404, 422),  # bad header, no/wrong token, unknown tenant or entry
+)
+KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
+_KEY = re.compile(KEY_PATTERN)
+KeyPath = Annotated[str, Path(pattern=KEY_PATTERN, description="条目编号 / The entry's key")]
+# Any bytes are a file (the report says which could not be read): the schema states no type to violate.
+AnyFile = Annotated[UploadFile, WithJsonSchema({"contentMediaType": "application/octet-stream"})]
+Files = Annotated[list[AnyFile], File(min_length=1, description="FAQ 表格与文档 / FAQ tables and documents")]
 
 
 def _key(key: str) -> str:
@@ -38,15 +48,15 @@ async def list_faqs(
 
 
 @router.get("/faqs/{key}", response_model=FaqPublic)
-async def get_faq(key: str, tenant: AdminTenantDep, services: ServicesDep) -> dict:
+async def get_faq(key: KeyPath, tenant: AdminTenantDep, services: ServicesDep) -> dict:
     rec = await services.store.run(services.store.get_faq, tenant, _key(key))
     if rec is None:
         raise ApiError(404, "not_found")
     return rec.__dict__
 
 
-@router.put("/faqs/{key}", response_model=FaqPublic, dependencies=[JsonBody])
-async def put_faq(key: str, body: FaqUpsert, tenant: AdminTenantDep, services: ServicesDep) -> dict:
+@router.put("/faqs/{key}", response_model=FaqPublic, dependencies=[JsonBody], responses=error_responses(413, 415))
+async def put_faq(key: KeyPath, body: FaqUpsert, tenant: AdminTenantDep, services: ServicesDep) -> dict:
     rec = FaqRecord(
         key=_key(key),
         question=body.question.strip(),
@@ -61,7 +71,7 @@ async def put_faq(key: str, body: FaqUpsert, tenant: AdminTenantDep, services: S
 
 
 @router.delete("/faqs/{key}", status_code=204)
-async def delete_faq(key: str, tenant: AdminTenantDep, services: ServicesDep) -> None:
+async def delete_faq(key: KeyPath, tenant: AdminTenantDep, services: ServicesDep) -> None:
     if not await services.store.run(services.store.delete_faq, tenant, _key(key)):
         raise ApiError(404, "not_found")
 
@@ -79,12 +89,13 @@ async def delete_document(
         raise ApiError(404, "not_found")
 
 
-@router.post("/import", response_model=ImportReportPublic)
-async def import_files(files: list[UploadFile], tenant: AdminTenantDep, services: ServicesDep) -> dict:
+@router.post("/import", response_model=ImportReportPublic, responses=error_responses(413))
+async def import_files(files: Files, tenant: AdminTenantDep, services: ServicesDep) -> dict:
     """Multipart upload of FAQ tables and documents; the report lists what failed and why. The files are parsed
     off the database thread; the indexes of the new version build in the background while the old one answers."""
-    if len(files) > MAX_FILES:
-        raise ApiError(413, "too_many_files", f"一次最多 {MAX_FILES} 个文件 / At most {MAX_FILES} files per import")
+    most = services.settings.max_upload_files
+    if len(files) > most:
+        raise ApiError(413, "too_many_files", f"一次最多 {most} 个文件 / At most {most} files per import")
     limit = services.settings.max_upload_bytes
     sources: list[tuple[str, bytes]] = []
     for f in files:

@@ -5,23 +5,34 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Request, Response, WebSocket, WebSocketDisconnect
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Path, Request, Response, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from kefu.channels.chat.protocol import ChatRequest, ChatResponse, SessionMessages
-from kefu.channels.deps import CLIENT_GONE, collect_while_connected, start_turn
+from kefu.channels.chat.protocol import SSE_EVENTS, ChatRequest, ChatResponse, SessionMessages
+from kefu.channels.deps import (
+    CLIENT_GONE,
+    TURN_ERRORS,
+    EventStream,
+    collect_while_connected,
+    event_stream_response,
+    start_turn,
+)
 from kefu.conversation.types import Reply, Turn
 from kefu.http.deps import JsonBody, PipelineDep, ServicesDep, ServiceTypeDep, SettingsDep, TenantDep
-from kefu.http.errors import ApiError, error_body
-from kefu.http.validators import check_text, valid_id
+from kefu.http.errors import ApiError, error_body, error_responses
+from kefu.http.validators import ID_PATTERN, check_text, valid_id
 from kefu.ops.settings import Settings
 from kefu.store.repo import UnknownSession
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["chat"])
+SSE_DOC = (
+    "Server-Sent Events: `meta` (StreamMeta), `delta` (StreamDelta) per piece of text, then `done` (ChatResponse), "
+    "or `error` (ErrorBody) if the reply failed part-way; see kefu.channels.chat.protocol and docs/api.md."
+)
 
 
 def make_turn(body: ChatRequest, tenant: str, service_type: str, settings: Settings) -> Turn:
@@ -35,7 +46,7 @@ def make_turn(body: ChatRequest, tenant: str, service_type: str, settings: Setti
     )
 
 
-@router.post("/chat", response_model=ChatResponse, dependencies=[JsonBody])
+@router.post("/chat", response_model=ChatResponse, dependencies=[JsonBody], responses=TURN_ERRORS)
 async def chat(
     request: Request,
     body: ChatRequest,
@@ -69,17 +80,18 @@ async def _sse_events(reply: Reply) -> AsyncIterator[bytes]:
     yield _sse("done", reply.public())
 
 
-@router.post("/chat/stream", dependencies=[JsonBody])
+@router.post(
+    "/chat/stream",
+    dependencies=[JsonBody],
+    response_model=None,
+    responses={200: event_stream_response(SSE_DOC, list(SSE_EVENTS)), **TURN_ERRORS},
+)
 async def chat_stream(
     body: ChatRequest, tenant: TenantDep, service_type: ServiceTypeDep, pipeline: PipelineDep, settings: SettingsDep
-) -> StreamingResponse:
+) -> EventStream:
     reply = await start_turn(pipeline, make_turn(body, tenant, service_type, settings))
     reply.begin()
-    return StreamingResponse(
-        _sse_events(reply),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "X-Session-Id": reply.session_id},
-    )
+    return EventStream(_sse_events(reply), headers={"X-Session-Id": reply.session_id})
 
 
 @router.websocket("/chat/ws")
@@ -138,8 +150,10 @@ async def _ws_reply(ws: WebSocket, reply: Reply) -> None:
     await ws.send_text(orjson.dumps({"type": "done", **reply.public()}).decode())
 
 
-@router.get("/sessions/{session_id}/messages", response_model=SessionMessages)
-async def session_messages(session_id: str, tenant: TenantDep, services: ServicesDep) -> dict:
+@router.get("/sessions/{session_id}/messages", response_model=SessionMessages, responses=error_responses(400, 404, 422))
+async def session_messages(
+    session_id: Annotated[str, Path(pattern=ID_PATTERN)], tenant: TenantDep, services: ServicesDep
+) -> dict:
     valid_id(session_id, "session_id")
     try:
         msgs = await services.store.run(services.store.session_messages, tenant, session_id)

@@ -2,30 +2,63 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from kefu.channels.chat.protocol import SourcePublic
+from kefu.http.validators import HEADER_ID_PATTERN, ID_PATTERN, NO_NUL, TEXT_SCHEMA
 
 
 class ContentPart(BaseModel):
     model_config = ConfigDict(extra="ignore")
     type: str
-    text: str | None = None
+    text: str | None = Field(default=None, pattern=NO_NUL)
 
 
-class ChatCompletionMessageParam(BaseModel):
+# A user message's text, as the schema states it and check_text enforces it on every user message.
+_TEXT_PART = {
+    "type": "object",
+    "required": ["type", "text"],
+    "properties": {"type": {"const": "text"}, "text": {"type": "string", **TEXT_SCHEMA}},
+}
+
+
+class _Message(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | list[ContentPart] | None = None
 
     def text(self) -> str:
-        if isinstance(self.content, str):
-            return self.content
-        if not self.content:
+        content = getattr(self, "content", None)
+        if isinstance(content, str):
+            return content
+        if not content:
             return ""
-        return "".join(p.text or "" for p in self.content if p.type == "text")
+        return "".join(p.text or "" for p in content if p.type == "text")
+
+
+class ChatCompletionUserMessageParam(_Message):
+    """A customer's message: text (a string, or content parts of which at least one is text)."""
+
+    role: Literal["user"]
+    content: (
+        Annotated[str, Field(json_schema_extra=TEXT_SCHEMA)]
+        | Annotated[list[ContentPart], Field(min_length=1, json_schema_extra={"contains": _TEXT_PART})]
+    )
+
+
+class ChatCompletionOtherMessageParam(_Message):
+    """The system prompt, earlier assistant replies, tool results: kept as the client's history or ignored."""
+
+    role: Literal["system", "developer", "assistant", "tool", "function"]
+    content: str | list[ContentPart] | None = None
+
+
+ChatCompletionMessageParam = Annotated[
+    ChatCompletionUserMessageParam | ChatCompletionOtherMessageParam, Field(discriminator="role")
+]
+
+
+_HAS_USER = {"contains": {"required": ["role"], "properties": {"role": {"const": "user"}}}}
 
 
 class StreamOptions(BaseModel):
@@ -34,11 +67,13 @@ class StreamOptions(BaseModel):
 
 class ChatCompletionRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    model: str = Field(max_length=128)
-    messages: list[ChatCompletionMessageParam] = Field(min_length=1, max_length=500)
+    # A bot profile; "", "kefu" and "default" are the default bot.
+    model: str = Field(pattern=HEADER_ID_PATTERN)
+    # The last user message is the customer's text; there must be one.
+    messages: list[ChatCompletionMessageParam] = Field(min_length=1, max_length=500, json_schema_extra=_HAS_USER)
     stream: bool = False
     stream_options: StreamOptions | None = None
-    user: str | None = Field(default=None, max_length=64)
+    user: str | None = Field(default=None, pattern=ID_PATTERN)
     # Sampling is the bot profile's, not the client's: accepted for compatibility, not applied.
     temperature: float | None = None
     top_p: float | None = None

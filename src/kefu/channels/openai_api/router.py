@@ -6,40 +6,54 @@ import time
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
-from kefu.channels.deps import CLIENT_GONE, collect_while_connected, start_turn
-from kefu.channels.openai_api.protocol import ChatCompletionRequest, Model, ModelList
+from kefu.channels.deps import (
+    CLIENT_GONE,
+    TURN_ERRORS,
+    EventStream,
+    collect_while_connected,
+    event_stream_response,
+    start_turn,
+)
+from kefu.channels.openai_api.protocol import ChatCompletion, ChatCompletionRequest, Model, ModelList
 from kefu.channels.openai_api.serving import completion, stream_chunks, to_turn
 from kefu.http.deps import JsonBody, PipelineDep, ServicesDep, SettingsDep, TenantDep
+from kefu.http.errors import error_responses
+from kefu.http.validators import ID_PATTERN
 
 router = APIRouter(prefix="/v1", tags=["openai"])
+STREAM_DOC = (
+    "A ChatCompletion; with `stream: true` Server-Sent Events: one ChatCompletionChunk per `data:` line (an "
+    "`event: error` line with an ErrorBody if the reply failed part-way), then `data: [DONE]`."
+)
 
 
-@router.post("/chat/completions", dependencies=[JsonBody], response_model=None)
+@router.post(
+    "/chat/completions",
+    dependencies=[JsonBody],
+    response_model=ChatCompletion,
+    responses={200: event_stream_response(STREAM_DOC, ["error"], unnamed=True), **TURN_ERRORS},
+)
 async def chat_completions(
     request: Request,
     req: ChatCompletionRequest,
     tenant: TenantDep,
     pipeline: PipelineDep,
     settings: SettingsDep,
-    x_session_id: Annotated[str | None, Header()] = None,
+    x_session_id: Annotated[str | None, Header(pattern=ID_PATTERN)] = None,
 ) -> Response:
     reply = await start_turn(pipeline, to_turn(req, tenant, x_session_id, settings))
     headers = {"X-Session-Id": reply.session_id}
     if req.stream:
         reply.begin()
-        return StreamingResponse(
-            stream_chunks(req, reply),
-            media_type="text/event-stream",
-            headers={**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        return EventStream(stream_chunks(req, reply), headers=headers)
     if not await collect_while_connected(request, reply):
         return Response(status_code=CLIENT_GONE)
     return JSONResponse(completion(req, reply).model_dump(), headers=headers)
 
 
-@router.get("/models", response_model=ModelList)
+@router.get("/models", response_model=ModelList, responses=error_responses(400))
 async def list_models(tenant: TenantDep, services: ServicesDep) -> ModelList:
     names = await services.store.run(services.store.bot_names, tenant)
     now = int(time.time())

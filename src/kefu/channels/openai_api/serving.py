@@ -34,7 +34,10 @@ def to_turn(req: ChatCompletionRequest, tenant: str, session_id: str | None, set
     last_user = next((i for i in range(len(req.messages) - 1, -1, -1) if req.messages[i].role == "user"), None)
     if last_user is None:
         raise ApiError(422, "invalid_request", "messages 中没有 user 消息 / No user message in messages")
-    text = check_text(req.messages[last_user].text(), settings)
+    for m in req.messages:  # every user message is held to what the schema states, not only the last
+        if m.role == "user":
+            check_text(m.text(), settings)
+    text = req.messages[last_user].text()
     history = tuple(
         ("assistant" if m.role == "assistant" else "user", m.text())
         for m in req.messages[:last_user]
