@@ -217,7 +217,26 @@ def test_hostile_ids_and_nul(client: TestClient) -> None:
 
 def test_unknown_route_and_method(client: TestClient) -> None:
     assert_error(client.get("/api/nope"), 404, "not_found")
-    assert_error(client.get("/api/chat"), 405, "method_not_allowed")
+    r = client.get("/api/chat")
+    assert_error(r, 405, "method_not_allowed")
+    assert r.headers["allow"] == "POST"  # RFC 9110; missing before
+    r = client.patch("/admin/kb/faqs/x")  # three routes share the path: Allow names all their methods
+    assert_error(r, 405, "method_not_allowed")
+    assert r.headers["allow"] == "DELETE, GET, PUT"
+
+
+def test_ids_with_a_trailing_newline_are_refused(client: TestClient) -> None:
+    # `$` in the id pattern let "abc\n" through before (re.match), though the schema's pattern refuses it
+    assert_error(client.post("/api/chat", json={"text": "hi", "user": "x", "channel": "web\n"}), 422, "invalid_request")
+    body = {"model": "default", "messages": [{"role": "user", "content": "hi"}]}
+    r = client.post("/v1/chat/completions", json=body, headers={"X-Session-Id": "abc\n"})
+    assert r.status_code in (400, 422)  # refused, never looked up
+
+
+def test_every_user_message_is_checked(client: TestClient) -> None:
+    msgs = [{"role": "user", "content": "  "}, {"role": "assistant", "content": "x"}, {"role": "user", "content": "hi"}]
+    r = client.post("/v1/chat/completions", json={"model": "default", "messages": msgs})
+    assert_error(r, 422, "empty_text")
 
 
 def test_request_id_header_and_health(client: TestClient) -> None:

@@ -32,22 +32,23 @@ def _id_header(what: str) -> Any:
     return Header(description=what, json_schema_extra={"pattern": HEADER_ID_PATTERN})
 
 
+def _header_id(value: str, header: str) -> str:
+    value = value or "default"
+    if not is_valid_id(value):
+        raise ApiError(400, "invalid_request", f"{header} 格式错误 / Invalid {header}")
+    return value
+
+
 async def get_tenant(
     x_tenant_id: Annotated[str, _id_header("租户 / The tenant; empty or absent: default")] = "default",
 ) -> str:
-    tenant = x_tenant_id or "default"
-    if not is_valid_id(tenant):
-        raise ApiError(400, "invalid_request", "X-Tenant-Id 格式错误 / Invalid X-Tenant-Id")
-    return tenant
+    return _header_id(x_tenant_id, "X-Tenant-Id")
 
 
 async def get_service_type(
     x_service_type: Annotated[str, _id_header("机器人配置 / The bot profile; empty or absent: default")] = "default",
 ) -> str:
-    st = x_service_type or "default"
-    if not is_valid_id(st):
-        raise ApiError(400, "invalid_request", "X-Service-Type 格式错误 / Invalid X-Service-Type")
-    return st
+    return _header_id(x_service_type, "X-Service-Type")
 
 
 async def require_json(request: Request) -> None:

@@ -127,14 +127,18 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(500, "internal_error")
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
 def allowed_methods(request: Request) -> str:
-    """Every method any route serves at this path (Starlette's own Allow names only the first route's)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match != Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
-    return ", ".join(sorted(methods))
+    """Every method some route serves at this path (Starlette's own Allow names only the first route's): the
+    methods for which the router finds a full match."""
+    served = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            served.append(method)
+    return ", ".join(served)
 
 
 class RequestContextMiddleware:
