@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from kefu.knowledge.feed import CHANNEL, RedisPublisher
 from kefu.store.knowledge import FaqRecord
@@ -57,8 +58,6 @@ def test_unreachable_redis_does_not_block_the_store_thread(store: Store) -> None
 
 
 def test_notices_reach_a_subscriber_and_close_flushes_them(store: Store) -> None:
-    import redis
-
     try:
         sub = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).pubsub()
         sub.subscribe(CHANNEL)
@@ -78,3 +77,4 @@ def test_notices_reach_a_subscriber_and_close_flushes_them(store: Store) -> None
         publisher(ONE)  # after close: dropped, no error
     finally:
         sub.close()
+
