@@ -324,8 +324,12 @@ def render(
                 f"| {run['concurrency']} | {label} | {r['turns_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
                 f"{r['answered_by']} |"
             )
-    L += ["", f"{fast['questions']} distinct questions that take the fast path; the load generator runs on the "
-          "same cores as kefu (2 workers).", ""]
+    L += [
+        "",
+        f"{fast['questions']} distinct questions that take the fast path; the load generator runs on the "
+        "same cores as kefu (2 workers).",
+        "",
+    ]
     L += ["", "| target | measured | |", "|---|---:|---|"]
     s99 = search[-1]["p99_ms"]
     L.append(

@@ -28,8 +28,8 @@ def serve(
     import uvicorn
 
     from kefu.admin.token import ensure_admin_token
-    from kefu.services import setup_database
     from kefu.ops.settings import Settings
+    from kefu.services import setup_database
     from kefu.store.repo import Store
 
     settings = Settings()

@@ -107,8 +107,17 @@ def test_policy_terms() -> None:
         "Guaranteed: free shipping, full refund, we promise a lifetime warranty."
     )
     got = values(text, "policy")
-    for group in ("assurance", "full_refund", "free", "free_shipping", "unconditional", "compensation", "multi_comp",
-                  "lifetime", "warranty"):
+    for group in (
+        "assurance",
+        "full_refund",
+        "free",
+        "free_shipping",
+        "unconditional",
+        "compensation",
+        "multi_comp",
+        "lifetime",
+        "warranty",
+    ):
         assert group in got, group
 
 
@@ -122,7 +131,7 @@ def test_claim_spans_point_into_the_text() -> None:
     text = "亲，满¥99包邮哦，7天无理由退货。"
     for c in extract_claims(text):
         assert isinstance(c, Claim)
-        assert text[c.start:c.end] == c.text
+        assert text[c.start : c.end] == c.text
 
 
 # --- grounding
@@ -235,8 +244,12 @@ def test_language_rejects(question: str, reply: str) -> None:
 
 def test_pii_the_customer_gave_is_not_a_leak() -> None:
     q = "我的手机号13912345678不用了怎么换绑"
-    v = check_reply("原手机号13912345678无法使用的话，选择“原手机号不可用”即可。", [], question=q,
-                    pii_detector=standin_mobile_detector)
+    v = check_reply(
+        "原手机号13912345678无法使用的话，选择“原手机号不可用”即可。",
+        [],
+        question=q,
+        pii_detector=standin_mobile_detector,
+    )
     assert v.ok
 
 
@@ -379,8 +392,10 @@ def test_latency() -> None:
     cases = _latency_cases(200)
     warm = _p50_p99(cases, cold=False)
     cold = _p50_p99(cases, cold=True)
-    print(f"output guard: sources seen before p50 {warm[0]:.3f} ms, p99 {warm[1]:.3f} ms; "
-          f"first sight p50 {cold[0]:.3f} ms, p99 {cold[1]:.3f} ms")
+    print(
+        f"output guard: sources seen before p50 {warm[0]:.3f} ms, p99 {warm[1]:.3f} ms; "
+        f"first sight p50 {cold[0]:.3f} ms, p99 {cold[1]:.3f} ms"
+    )
     # Other processes on the same cores slow every instruction down (shared caches, frequency): the limits hold on
     # a machine that is not oversubscribed and are scaled by the load where it is, and a figure over its limit is
     # measured again (best of 3) before the test fails. The floor is the budget for the whole guard per

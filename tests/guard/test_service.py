@@ -42,7 +42,7 @@ def good_reply(n: int) -> str:
 
 
 def pieces(text: str, size: int = 3) -> list[str]:
-    return [text[i:i + size] for i in range(0, len(text), size)]
+    return [text[i : i + size] for i in range(0, len(text), size)]
 
 
 class Engine:
@@ -112,7 +112,7 @@ async def test_a_bad_sentence_in_a_long_reply_is_caught() -> None:
     assert "".join(out) == before + FALLBACK
     assert [(p.kind, p.claim.text if p.claim else None) for p in check.problems] == [("unsupported_claim", "八折")]
     claim = check.problems[0].claim
-    assert claim is not None and reply[claim.start:claim.end] == "八折"  # offsets in the whole reply
+    assert claim is not None and reply[claim.start : claim.end] == "八折"  # offsets in the whole reply
     assert engine.closed
 
 

@@ -77,4 +77,3 @@ def test_notices_reach_a_subscriber_and_close_flushes_them(store: Store) -> None
         publisher(ONE)  # after close: dropped, no error
     finally:
         sub.close()
-

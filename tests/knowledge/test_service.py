@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 
 from kefu.app import create_app
 from kefu.engines.testing import QueueEngine
-from kefu.text import question_key as cache_key_text
 from kefu.knowledge.service import KnowledgeBase, TenantIndex, demo_faq, load_demo_if_empty
 from kefu.store.knowledge import ChunkRecord
 from kefu.store.repo import Store
-from tests.conftest import make_settings, missing
+from kefu.text import question_key as cache_key_text
+from tests.conftest import ADMIN_HEADERS, make_settings, missing
 
 CHUNKS = [
     ChunkRecord(1, 1, "售后服务细则.md", "礼品卡", 0, "礼品卡面值有100元、200元和500元三种，不能兑换现金。"),
@@ -217,7 +217,8 @@ def _metric(client: TestClient, name: str) -> float:
 
 def test_api_fast_path_cache_and_citations(tmp_path: Path) -> None:
     engine = QueueEngine(default_reply="礼品卡不能兑换现金。[1]")
-    with TestClient(create_app(make_settings(tmp_path), engine=engine, configure_logs=False)) as client:
+    app = create_app(make_settings(tmp_path), engine=engine, configure_logs=False)
+    with TestClient(app, headers=ADMIN_HEADERS) as client:
         r = client.post("/api/chat", json={"text": "退款大概几天能到我账上"}).json()
         assert r["answered_by"] == "faq" and r["sources"][0]["id"] == "zh-refund-time"
         assert r["sources"][0]["kind"] == "faq" and engine.prompts == []
@@ -254,7 +255,8 @@ def test_degraded_answer_is_not_cached(tmp_path: Path) -> None:
     from kefu.engines.base import EngineError
 
     engine = QueueEngine()
-    with TestClient(create_app(make_settings(tmp_path), engine=engine, configure_logs=False)) as client:
+    app = create_app(make_settings(tmp_path), engine=engine, configure_logs=False)
+    with TestClient(app, headers=ADMIN_HEADERS) as client:
         engine.fail = EngineError("down", kind="connection")
         r = client.post("/api/chat", json={"text": "你们店靠谱吗"}).json()
         assert r["degraded"]
@@ -285,7 +287,7 @@ def test_redis_feed_tells_other_instances_without_version_reads(tmp_path: Path) 
     settings = make_settings(tmp_path, redis_url=url)
     a = create_app(settings, engine=QueueEngine(), configure_logs=False)
     b = create_app(settings.model_copy(update={"setup_on_start": False}), engine=QueueEngine(), configure_logs=False)
-    with TestClient(a) as ca, TestClient(b) as cb:
+    with TestClient(a, headers=ADMIN_HEADERS) as ca, TestClient(b, headers=ADMIN_HEADERS) as cb:
         kb_b = cb.app.state.services.kb
         for _ in range(100):
             if kb_b.fed:
@@ -388,7 +390,8 @@ def test_embedding_store_roundtrip(tmp_path: Path) -> None:
 def test_fusion_is_configured_per_bot(tmp_path: Path) -> None:
     """Two bots of one tenant share its indexes but rank with their own fusion (bot profile, X-Service-Type)."""
     engine = QueueEngine(default_reply="好的。")
-    with TestClient(create_app(make_settings(tmp_path), engine=engine, configure_logs=False)) as client:
+    app = create_app(make_settings(tmp_path), engine=engine, configure_logs=False)
+    with TestClient(app, headers=ADMIN_HEADERS) as client:
         store = client.app.state.services.store
         prompt = "你是客服。"
         store.upsert_bot("default", "rrf-bot", prompt, fusion="rrf", weights=(1.0, 1.0))

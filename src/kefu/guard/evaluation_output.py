@@ -21,9 +21,7 @@ from kefu.guard.output import PROBLEM_KINDS, check_reply
 PiiDetector = Callable[[str], list[tuple[int, int, str]]]
 
 _STANDIN_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-_STANDIN_DIGITS_RE = re.compile(
-    r"(?:\+86[-\s]?)?\d(?<![\d+]\d)[\d\s-]{9,21}[\dXx](?![\dXx])"
-)
+_STANDIN_DIGITS_RE = re.compile(r"(?:\+86[-\s]?)?\d(?<![\d+]\d)[\d\s-]{9,21}[\dXx](?![\dXx])")
 _STANDIN_KIND = re.compile(r"(?P<id>\d{17}[\dXx]|\d{15})|(?P<card>\d{16,19})|(?P<mobile>(?:86)?1[3-9]\d{9})")
 
 
@@ -98,8 +96,11 @@ def evaluate_output(
         output.clear_source_cache()
         t0 = time.perf_counter()
         verdict = check_reply(
-            r["reply"], r.get("sources", ()), question=r.get("question", ""),
-            customer_texts=r.get("customer_texts", ()), pii_detector=detector,
+            r["reply"],
+            r.get("sources", ()),
+            question=r.get("question", ""),
+            customer_texts=r.get("customer_texts", ()),
+            pii_detector=detector,
         )
         ms.append((time.perf_counter() - t0) * 1000)
         flagged.append({p.kind for p in verdict.problems})

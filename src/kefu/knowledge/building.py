@@ -19,15 +19,12 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from kefu.store.knowledge import KnowledgeSnapshot
+from kefu.store.knowledge import ChunkRecord, FaqRecord, KnowledgeSnapshot
 from kefu.store.repo import Store
-
-if TYPE_CHECKING:
-    from kefu.knowledge.service import TenantIndex
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +74,15 @@ def read_snapshot(store: Store, tenant_id: str) -> KnowledgeSnapshot:
     return store.submit(store.knowledge_snapshot, tenant_id).result()
 
 
-def count_new_texts(previous: TenantIndex | None, snap: KnowledgeSnapshot) -> int:
-    """How many texts of `snap` the previous index did not have: about what a build will have to embed."""
+def count_new_texts(
+    snap: KnowledgeSnapshot, old_faqs: Iterable[FaqRecord] = (), old_chunks: Iterable[ChunkRecord] = ()
+) -> int:
+    """How many texts of `snap` the previous index (its FAQs and chunks) did not have: about what a build will
+    have to embed."""
     phrasings = [p for r in snap.faqs for p in (r.question, *r.similar)]
-    if previous is None:
-        return len(phrasings) + len(snap.chunks)
-    old_phrasings = {p for r in previous.faqs.values() for p in (r.question, *r.similar)}
-    old_chunks = {c.text for c in previous.chunks.values()}
-    return sum(p not in old_phrasings for p in phrasings) + sum(c.text not in old_chunks for c in snap.chunks)
+    old_phrasings = {p for r in old_faqs for p in (r.question, *r.similar)}
+    old_texts = {c.text for c in old_chunks}
+    return sum(p not in old_phrasings for p in phrasings) + sum(c.text not in old_texts for c in snap.chunks)
 
 
 def embed_in_steps(
@@ -117,7 +115,7 @@ class Build:
     loop: asyncio.AbstractEventLoop
     started: float = field(default_factory=time.monotonic)
     settled: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[TenantIndex] | None = None
+    task: asyncio.Task[Any] | None = None  # the TenantIndex being built
 
     def large(self) -> None:
         """Called from the build thread: nobody needs to wait for this one."""

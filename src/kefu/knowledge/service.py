@@ -439,7 +439,11 @@ class KnowledgeBase:
         faqs, chunks = snap.faqs, snap.chunks
         cached = self._indexes.get(tenant_id)
         previous = cached[0] if cached else None
-        new_texts = count_new_texts(previous, snap)
+        new_texts = (
+            count_new_texts(snap, previous.faqs.values(), previous.chunks.values())
+            if previous
+            else count_new_texts(snap)
+        )
         if on_large is not None and new_texts > QUICK_TEXTS:
             on_large()
         embedded = 0

@@ -70,8 +70,17 @@ class ReplyCheck:
     """
 
     CONTEXT = 64
-    __slots__ = ("_facts", "_given", "_language", "_recent", "customer_texts", "length", "pii_detector", "question",
-                 "sources")
+    __slots__ = (
+        "_facts",
+        "_given",
+        "_language",
+        "_recent",
+        "customer_texts",
+        "length",
+        "pii_detector",
+        "question",
+        "sources",
+    )
 
     def __init__(
         self,

@@ -96,8 +96,21 @@ _EN_MONTH_RE = re.compile(
     rf"(?P<mon>{_MONTH_ALT})(?P<rest>[a-z]*)\.?\s(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?![\d:])(?:,?\s(?P<y>(?:19|20)\d\d))?"
 )
 _MONTHS = {m: i for i, m in enumerate(_MONTH_ALT.split("|"), start=1)}
-_MONTH_NAMES = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-                "november", "december", "sept"}
+_MONTH_NAMES = {
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "sept",
+}
 
 DIGITS_RE = re.compile(r"\d+")
 _MD_DAY_RE = re.compile(r"(\d{1,2}|[一二三四五六七八九十]{1,3})\s?[日号]$")
@@ -110,15 +123,53 @@ _EN_A_OK = re.compile(r"(?:within|in|after|for|about|around|over|than|up to|take
 _PCT_OFF_BEFORE = re.compile(r"(?:优惠|减|降|便宜|立减|直降|save|saves|discount of)\s?$")
 
 _DUR_UNIT_MIN: dict[str, float] = {
-    "工作日": 1440, "工作天": 1440, "自然日": 1440, "天": 1440, "日": 1440, "小时": 60, "钟头": 60, "分钟": 1,
-    "秒": 1 / 60, "秒钟": 1 / 60, "星期": 10080, "礼拜": 10080, "周": 10080, "月": 43200, "年": 518400,
-    "day": 1440, "hour": 60, "hr": 60, "h": 60, "minute": 1, "min": 1, "second": 1 / 60, "sec": 1 / 60,
-    "week": 10080, "month": 43200, "year": 518400,
+    "工作日": 1440,
+    "工作天": 1440,
+    "自然日": 1440,
+    "天": 1440,
+    "日": 1440,
+    "小时": 60,
+    "钟头": 60,
+    "分钟": 1,
+    "秒": 1 / 60,
+    "秒钟": 1 / 60,
+    "星期": 10080,
+    "礼拜": 10080,
+    "周": 10080,
+    "月": 43200,
+    "年": 518400,
+    "day": 1440,
+    "hour": 60,
+    "hr": 60,
+    "h": 60,
+    "minute": 1,
+    "min": 1,
+    "second": 1 / 60,
+    "sec": 1 / 60,
+    "week": 10080,
+    "month": 43200,
+    "year": 518400,
 }
 _COUNT_UNITS = {
-    "次": "times", "回": "times", "time": "times", "张": "sheets", "coupon": "sheets", "件": "items", "item": "items",
-    "期": "installments", "installment": "installments", "倍": "x", "x": "x", "页": "pages", "page": "pages",
-    "节": "lessons", "lesson": "lessons", "class": "lessons", "盒": "boxes", "box": "boxes", "位": "chars",
+    "次": "times",
+    "回": "times",
+    "time": "times",
+    "张": "sheets",
+    "coupon": "sheets",
+    "件": "items",
+    "item": "items",
+    "期": "installments",
+    "installment": "installments",
+    "倍": "x",
+    "x": "x",
+    "页": "pages",
+    "page": "pages",
+    "节": "lessons",
+    "lesson": "lessons",
+    "class": "lessons",
+    "盒": "boxes",
+    "box": "boxes",
+    "位": "chars",
     "character": "chars",
 }
 
@@ -178,7 +229,7 @@ def _numeric(low: str, bare: list[tuple[int, float]] | None, runs: list[str] | N
                 kind = "bare"  # not a phone number (a range such as 1000-2000元): read on after this number
                 pos = te
         if kind == "bare":
-            prev = low[max(0, s - 5):s].rstrip()
+            prev = low[max(0, s - 5) : s].rstrip()
             last = prev[-1:]
             if not last:
                 pass
@@ -289,7 +340,7 @@ def _date(low: str, m: re.Match[str], kind: str, s: int, e: int, tok: str) -> Ra
 def _time(low: str, m: re.Match[str], kind: str, s: int, te: int, e: int, tok: str) -> Raw | None:
     """A time of day as time:HH:MM; 下午4点 and 4pm are 16:00, a bare 4点 stays 04:00 (compared ±12 h)."""
     a = s - 1 if s > 0 and low[s - 1] == " " else s
-    pre = low[a - 2:a] if a >= 2 and low[a - 2:a] in _TIME_PRE else ""
+    pre = low[a - 2 : a] if a >= 2 and low[a - 2 : a] in _TIME_PRE else ""
     suffix = low[te:e]
     if kind == "oclock" and not pre and not (_TIME_AFTER_OK if tok[0].isdigit() else _TIME_AFTER_ZH).match(low, e):
         return None  # 一点 in 便宜一点 is not a time
@@ -421,7 +472,7 @@ def find_links(low: str) -> list[Raw]:
         if not m or m.end() <= i:
             continue
         e = m.end()
-        host = low[s:m.start("path")] if m.group("path") else low[s:e]
+        host = low[s : m.start("path")] if m.group("path") else low[s:e]
         if s > 0 and low[s - 1] == "@":
             last = e
             continue  # the domain of an e-mail address
@@ -430,7 +481,7 @@ def find_links(low: str) -> list[Raw]:
             continue
         path = (m.group("path") or "").rstrip(".,;:!?'\")")
         e = (m.start("path") if m.group("path") else e) + len(path)
-        if low.startswith(("http://", "https://"), max(0, s - 8)) and low[s - 3:s] == "://":
+        if low.startswith(("http://", "https://"), max(0, s - 8)) and low[s - 3 : s] == "://":
             s = low.rfind("http", 0, s)
         host = host[4:] if host.startswith("www.") else host
         path = path.split("?")[0].split("#")[0].strip("/")
@@ -463,9 +514,7 @@ def _start_priority(r: Raw) -> tuple[int, int]:
     return r[1], _PRIORITY[r[0]]
 
 
-def raw_claims(
-    low: str, runs: list[str] | None = None, bare: list[tuple[int, float]] | None = None
-) -> list[Raw]:
+def raw_claims(low: str, runs: list[str] | None = None, bare: list[tuple[int, float]] | None = None) -> list[Raw]:
     """All non-policy claims of a lower-cased text, overlaps resolved by kind priority, in reading order."""
     numeric = _numeric(low, bare, runs)
     cands: list[Raw] = []

@@ -162,9 +162,7 @@ RELATED = {**_IMPLIED_BY, "free": ("free_shipping",)}
 _SHIPPING_TOKENS = frozenset({"运费", "邮费", "配送", "shipp", "deliv", "快递"})
 
 
-def supported(
-    kind: str, value: str, low: str, s: int, e: int, src: FactSet, ground: FactSet, cust: FactSet
-) -> bool:
+def supported(kind: str, value: str, low: str, s: int, e: int, src: FactSet, ground: FactSet, cust: FactSet) -> bool:
     """Whether a claim (kind, value, at low[s:e]) is supported: `ground` is sources and customer together."""
     if kind == "amount":
         cur, _, n = value.partition(":")
