@@ -41,9 +41,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, c
             await services.store.run(load)
         # the knowledge indexes build in the background; a question arriving first waits for its own
         warm = asyncio.create_task(services.kb.warm(await services.store.run(services.store.tenant_ids)))
-        feed = None
+        feed = publisher = None
         if settings.redis_url:  # knowledge changes reach every instance without a version read per question
-            services.store.kb_listeners.append(RedisPublisher(settings.redis_url))
+            publisher = RedisPublisher(settings.redis_url)
+            services.store.kb_listeners.append(publisher)
             feed = RedisFeed(settings.redis_url, services.kb)
             feed.start()
         log.info(
@@ -62,7 +63,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, c
                 await feed.stop()
             await services.engine.aclose()
             services.kb.close()
-            services.store.close()
+            services.store.close()  # its last writes have told the publisher by now
+            if publisher is not None:  # sends what is pending, then lets go of its connection
+                await asyncio.to_thread(publisher.close)
 
     app = FastAPI(
         title="kefu", version=__version__, lifespan=lifespan, description="Self-hosted AI customer service / 智能客服"

@@ -23,11 +23,12 @@ def served(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-u
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
     env["KEFU_ENGINE__MAX_TOKENS"] = "32"
     env["KEFU_ENGINE__FIRST_TOKEN_TIMEOUT_S"] = "60"  # a loaded CI machine must not turn this into a degraded test
+    log = (tmp_path / "serve.log").open("w")  # a file, not a pipe nobody reads: a full pipe blocks the server
     proc = subprocess.Popen(
         [sys.executable, "-m", "kefu", "serve", "--port", str(port), "--workers", str(request.param)],
         cwd=tmp_path,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -40,11 +41,12 @@ def served(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-u
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
         yield base, tmp_path
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+        log.close()
 
 
 def test_serve_answers_like_make_run(served) -> None:  # type: ignore[no-untyped-def]
@@ -59,3 +61,6 @@ def test_serve_answers_like_make_run(served) -> None:  # type: ignore[no-untyped
     assert r["degraded"] is False and r["answered_by"].startswith("llamacpp:") and r["text"].strip()
     ready = httpx.get(f"{base}/readyz").json()
     assert ready == {"status": "ok", "database": True, "engine": True, "knowledge": True}
+    # What an operator reads: kefu's own lines, not every SQL statement (before: about 20 lines per turn).
+    printed = (cwd / "serve.log").read_text()
+    assert "sqlalchemy.engine" not in printed and "SELECT" not in printed, printed[-2000:]

@@ -77,3 +77,32 @@ def test_notices_reach_a_subscriber_and_close_flushes_them(store: Store) -> None
         publisher(ONE)  # after close: dropped, no error
     finally:
         sub.close()
+
+
+def test_the_app_shuts_down_and_closes_its_publisher(tmp_path: Path) -> None:
+    """Before, an app with Redis configured never finished shutting down (redis-py's pub/sub read swallowed the
+    feed's cancellation), and its publishing thread and connection were left behind."""
+    import contextlib
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    from kefu.app import create_app
+    from kefu.engines.testing import QueueEngine
+    from tests.conftest import make_settings
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except Exception as e:
+        missing(f"Redis at 127.0.0.1:6379 ({e})")
+    before = {t for t in threading.enumerate() if t.name == "kefu-kb-publish"}
+    app = create_app(make_settings(tmp_path, redis_url=REDIS_URL), engine=QueueEngine(), configure_logs=False)
+    running = contextlib.ExitStack()
+    running.enter_context(TestClient(app))
+    ours = {t for t in threading.enumerate() if t.name == "kefu-kb-publish"} - before
+    assert len(ours) == 1
+    shutdown = threading.Thread(target=running.close, daemon=True)
+    shutdown.start()
+    shutdown.join(20)
+    assert not shutdown.is_alive(), "the app did not finish shutting down in 20 s"
+    assert not any(t.is_alive() for t in ours)

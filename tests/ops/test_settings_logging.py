@@ -105,3 +105,23 @@ def test_third_party_debug_lines_follow_kefu_level(capsys: pytest.CaptureFixture
         root.handlers[:], _ = saved[0], root.setLevel(saved[1])
     err = capsys.readouterr().err
     assert "visible" in err and "resetting tokenizer" not in err and "loaded vocabulary" not in err
+
+
+def test_sql_statements_are_not_logged_at_info(capsys: pytest.CaptureFixture[str]) -> None:
+    """Before, SQLAlchemy inherited INFO from the root and logged every statement: a `kefu serve` whose output
+    nobody read (a pipe) blocked on its own log and stopped answering."""
+    import sqlalchemy as sa
+
+    from kefu.ops.logging import configure_logging
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging("INFO", json_logs=True)
+        with sa.create_engine("sqlite://").connect() as conn:
+            conn.execute(sa.text("SELECT 42 AS answer"))
+        logging.getLogger("kefu.x").info("visible")
+    finally:
+        root.handlers[:], _ = saved[0], root.setLevel(saved[1])
+    err = capsys.readouterr().err
+    assert "visible" in err and "SELECT 42" not in err and "BEGIN" not in err

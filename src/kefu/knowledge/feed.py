@@ -79,27 +79,33 @@ class RedisPublisher:
 class RedisFeed:
     """Subscribes to the change channel and keeps `kb` told; `kb.fed` is True only while subscribed."""
 
-    def __init__(self, url: str, kb: KnowledgeBase, *, retry_s: float = 1.0) -> None:
+    def __init__(self, url: str, kb: KnowledgeBase, *, retry_s: float = 1.0, poll_s: float = 0.5) -> None:
         self.url = url
         self.kb = kb
         self.retry_s = retry_s
+        self.poll_s = poll_s
         self.subscribed = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="kefu-kb-feed")
 
     async def stop(self) -> None:
+        """Ends the subscription within about `poll_s`. Cancelling alone is not enough: redis-py's async pub/sub
+        read can swallow the cancellation (redis 8.1 here), which hung every shutdown with Redis configured."""
         self.kb.fed = False
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            done, _ = await asyncio.wait({self._task}, timeout=self.poll_s + self.retry_s + 2.0)
+            if not done:
+                log.warning("knowledge change feed did not stop in time")
 
     async def _run(self) -> None:
         import redis.asyncio as aioredis
 
-        while True:
+        while not self._stopping:
             client = aioredis.Redis.from_url(self.url, socket_connect_timeout=2)
             try:
                 async with client.pubsub() as ps:
@@ -109,8 +115,9 @@ class RedisFeed:
                     self.kb.fed = True
                     self.subscribed.set()
                     log.info("knowledge change feed subscribed", extra={"channel": CHANNEL})
-                    async for msg in ps.listen():
-                        if msg.get("type") == "message":
+                    while not self._stopping:
+                        msg = await ps.get_message(ignore_subscribe_messages=True, timeout=self.poll_s)
+                        if msg is not None and msg.get("type") == "message":
                             tenant = msg["data"].decode() if isinstance(msg["data"], bytes) else str(msg["data"])
                             self.kb.forget_versions(tenant)
             except asyncio.CancelledError:
@@ -122,4 +129,5 @@ class RedisFeed:
                 self.subscribed.clear()
                 with contextlib.suppress(Exception):
                     await client.aclose()
-            await asyncio.sleep(self.retry_s)
+            if not self._stopping:
+                await asyncio.sleep(self.retry_s)

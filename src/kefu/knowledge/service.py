@@ -45,6 +45,7 @@ from kefu.knowledge.matcher import (
     FaqMatcher,
     decide_fast_path,
     exact_wordings,
+    identical,
 )
 from kefu.knowledge.retrieval import (
     Candidate,
@@ -205,7 +206,7 @@ class TenantIndex:
 
     def _identical(self, key: str, phrasing: str) -> Lookup:
         r = self.faqs[key]
-        match = FaqMatch(key, 1.0, True, phrasing, {"identical": 1.0})
+        match = identical(key, phrasing)
         passage = Passage(r.key, "faq", r.question, r.answer, 1.0, section=r.category)
         return Lookup([passage], self.version, match, r.answer, passage, 1.0)
 
@@ -501,10 +502,6 @@ class KnowledgeBase:
     def _prebuild(self, tenant_id: str) -> None:
         if not self._stop.is_set():
             self._build_in_background(tenant_id)
-
-    def invalidate(self, tenant_id: str) -> None:
-        self.forget_versions(tenant_id)
-        self._indexes.pop(tenant_id, None)
 
     def close(self) -> None:
         self._stop.set()  # a build in progress stops at its next step

@@ -78,6 +78,9 @@ def use_json(json_logs: bool | None) -> bool:
     return not sys.stderr.isatty()
 
 
+QUIET_LIBRARIES = ("sqlalchemy", "uvicorn.access", "httpx", "httpcore", "aio_pika", "aiormq", "urllib3")
+
+
 def configure_logging(level: str = "INFO", json_logs: bool | None = None) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if use_json(json_logs) else TextFormatter())
@@ -93,6 +96,9 @@ def configure_logging(level: str = "INFO", json_logs: bool | None = None) -> Non
             lg.handlers[:] = []
             lg.setLevel(logging.NOTSET)
             lg.propagate = True
-    # Access logs on every request cost CPU at load; our own middleware logs errors.
-    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Libraries that log every statement or request at INFO stay at WARNING unless kefu runs at DEBUG: SQLAlchemy
+    # inherits INFO from the root and then logs every SQL statement (it filled a `kefu serve` log pipe and hung
+    # the server); access logs on every request cost CPU at load, and our own middleware logs errors.
+    quiet = logging.WARNING if logging.getLevelName(level.upper()) != logging.DEBUG else logging.NOTSET
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(quiet)
