@@ -75,7 +75,9 @@ async def test_generation_does_not_block_the_event_loop(engine) -> None:
     assert len(deltas) >= 16, deltas  # enough generation to have blocked a loop that waited on it
     during = [t for t in ticks if t0 <= t <= t0 + elapsed]
     gaps = [b - a for a, b in itertools.pairwise(ticks)]
-    assert max(gaps) < 0.1, f"event loop stalled for {max(gaps) * 1000:.0f} ms"
+    # A loop that waited on generation stalls for all of it (seconds); 0.3 s leaves room for a 2-core machine
+    # busy with other work (0.17 s was seen once while ruff ran beside the suite).
+    assert max(gaps) < 0.3, f"event loop stalled for {max(gaps) * 1000:.0f} ms of a {elapsed:.1f} s generation"
     # A free loop ticks about every 10 ms; ask for at least a third of that while generating.
     assert len(during) >= elapsed / 0.03, (len(during), elapsed)
 

@@ -22,13 +22,13 @@ from kefu.guard.injection import (
     InjectionGuard,
     Verdict,
     canonical,
-    is_chinese,
     neutralise_passage,
     refusal,
 )
 from kefu.guard.injection.rule import Rule
 from kefu.guard.injection.rules import PASSAGE_EXTRA
 from kefu.guard.injection.rules import RULES as RULES_TABLE
+from kefu.text import is_chinese
 from tests.conftest import best_of
 
 ROOT = Path(__file__).resolve().parents[2]

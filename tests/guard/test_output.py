@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from kefu.guard.evaluation_output import evaluate_output, load_rows
+from kefu.guard.evaluation_output import evaluate_output
 from kefu.guard.output import Claim, ReplyCheck, check_reply, clear_source_cache, extract_claims
+from kefu.guard.scoring import read_jsonl as load_rows
 from tests.conftest import best_of
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "output_guard_zh.jsonl"

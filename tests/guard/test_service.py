@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from kefu.guard import pii
-from kefu.guard.evaluation_output import load_rows
 from kefu.guard.output import check_reply
+from kefu.guard.scoring import read_jsonl as load_rows
 from kefu.guard.service import Guard, ReplyFilter, _last_sentence_end, _pii_spans
 from kefu.ops.settings import GuardSettings
 

@@ -168,7 +168,7 @@ class _Delivery:
         degraded = self.failure is not None
         guarded, finish_reason = o.guarded, "degraded" if degraded else stats.finish_reason
         if o.check is not None and o.check.problems:
-            guarded, finish_reason = "output:" + ",".join(sorted({p.kind for p in o.check.problems})), "guard"
+            guarded, finish_reason = "output:" + ",".join(sorted({p.kind for p in o.check.problems})), "content_filter"
         final = Delivered(
             "".join(self.parts), degraded, finish_reason, guarded, stats.prompt_tokens, stats.completion_tokens
         )
@@ -182,7 +182,8 @@ class _Delivery:
         )  # fmt: skip
         self.written.add_done_callback(self._release)
         metrics.TURNS.labels(metrics.channel_label(opened.turn.channel), "degraded" if degraded else "ok").inc()
-        complete = self.ended and not degraded and finish_reason not in ("length", "guard") and bool(final.text)
+        cut = finish_reason in ("length", "content_filter")  # cut short or replaced: not an answer to keep
+        complete = self.ended and not degraded and not cut and bool(final.text)
         if o.cache is not None and complete:
             self.cache.put(*o.cache, CachedAnswer(final.text, tuple(o.sources), o.confidence, o.answered_by))
         return self.written

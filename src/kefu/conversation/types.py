@@ -47,7 +47,7 @@ class Delivered:
 
     text: str
     degraded: bool = False
-    finish_reason: str | None = None
+    finish_reason: str | None = None  # the engine's ("stop", "length"), "content_filter" or "degraded"
     # "injection:<kind>" (an attack refused) or "output:<problem kinds>" (a generated reply whose unsupported
     # claim or wrong language was replaced)
     guarded: str | None = None

@@ -8,15 +8,14 @@ cache is cleared before each row, so every source is normalised from scratch as 
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 from kefu.guard import output
 from kefu.guard.output import PROBLEM_KINDS, check_reply
+from kefu.guard.scoring import percentile
 
 PiiDetector = Callable[[str], list[tuple[int, int, str]]]
 
@@ -41,20 +40,6 @@ def standin_pii_detector(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
-def load_rows(path: str | Path) -> list[dict[str, Any]]:
-    """Rows of a JSONL file, blank lines skipped."""
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def _percentile(values: Sequence[float], q: float) -> float:
-    if not values:
-        return 0.0
-    s = sorted(values)
-    k = min(len(s) - 1, max(0, round(q / 100 * (len(s) - 1))))
-    return s[k]
-
-
 def _score(rows: Sequence[dict[str, Any]], flagged: Sequence[set[str]], ms: Sequence[float]) -> dict[str, Any]:
     bad = [i for i, r in enumerate(rows) if not r["ok"]]
     good = [i for i, r in enumerate(rows) if r["ok"]]
@@ -76,8 +61,8 @@ def _score(rows: Sequence[dict[str, Any]], flagged: Sequence[set[str]], ms: Sequ
         "recall": round(len(caught) / len(bad), 4) if bad else 1.0,
         "false_alarm_rate": round(len(alarms) / len(good), 4) if good else 0.0,
         "per_problem_recall": per_problem,
-        "p50_ms": round(_percentile(ms, 50), 4),
-        "p99_ms": round(_percentile(ms, 99), 4),
+        "p50_ms": round(percentile(ms, 0.5), 4),
+        "p99_ms": round(percentile(ms, 0.99), 4),
     }
 
 

@@ -24,6 +24,7 @@ from kefu.guard.injection import InjectionGuard, Verdict
 from kefu.guard.vault import Vault, generate_key, mask_and_seal
 from kefu.ops import metrics
 from kefu.ops.settings import GuardSettings
+from kefu.text import is_chinese
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class Guard:
 
     @staticmethod
     def refusal(text: str, verdict: Verdict) -> str:
-        return injection.refusal(injection.is_chinese(text), verdict.kind)
+        return injection.refusal(is_chinese(text), verdict.kind)
 
     @staticmethod
     def passage(text: str) -> str:

@@ -82,10 +82,10 @@ _OPENAI_REASONS = frozenset(get_args(FinishReason))
 
 
 def finish_reason(reply: Reply) -> FinishReason:
-    """The reply's end in OpenAI's terms. A reply the output guard replaced is "content_filter" (the pipeline
-    calls it "guard"); a degraded one (the knowledge base stood in for the engine) ends normally, "stop"."""
+    """The reply's end in OpenAI's terms. A reply the output guard replaced is "content_filter" (the pipeline's
+    own value too); a degraded one (the knowledge base stood in for the engine) ends normally, "stop"."""
     reason = reply.finish_reason
-    if reason in ("guard", "content_filter"):
+    if reason == "content_filter":
         return "content_filter"
     if reply.degraded or reason not in _OPENAI_REASONS:
         return "stop"

@@ -26,7 +26,6 @@ from kefu.guard.injection.passages import REMOVED, neutralise_passage
 from kefu.guard.injection.refusals import refusal
 from kefu.guard.injection.rule import KINDS
 from kefu.guard.injection.views import canonical
-from kefu.text import is_chinese  # re-exported: callers pick the refusal's language with it
 
 __all__ = [
     "KINDS",
@@ -36,7 +35,6 @@ __all__ = [
     "Verdict",
     "canonical",
     "cue_features",
-    "is_chinese",
     "neutralise_passage",
     "refusal",
 ]
