@@ -84,6 +84,9 @@ def test_readable_lines_at_a_terminal_json_otherwise(monkeypatch: pytest.MonkeyP
     rec.engine = "llamacpp"
     line = kefu_logging.TextFormatter().format(rec)
     assert "INFO" in line and "kefu.app: kefu ready" in line and "engine=llamacpp" in line and "{" not in line
+    rec = logging.getLogRecordFactory()("uvicorn.error", logging.INFO, __file__, 1, "Started server process", (), None)
+    rec.color_message = "Started server process [%d]"  # uvicorn adds it: before, printed after every line
+    assert "color_message" not in kefu_logging.TextFormatter().format(rec)
 
 
 def test_third_party_debug_lines_follow_kefu_level(capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,6 +17,7 @@ _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
     "asctime",
     "request_id",
     "session_id",
+    "color_message",  # uvicorn's copy of its message with terminal colours: the message is already there
 }
 _base_factory = logging.getLogRecordFactory()
 
