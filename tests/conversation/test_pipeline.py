@@ -215,3 +215,15 @@ async def test_client_history_used_for_new_session(services: Services, engine: Q
     )
     await (await services.pipeline.answer(t)).collect()
     assert [m.content for m in engine.prompts[0][1:]] == ["我在新疆", "好的", "那我该怎么办"]
+
+
+async def test_a_looping_reply_never_reaches_the_customer(services: Services, engine: QueueEngine) -> None:
+    """SmolLM2-135M's "福制阳光" loop went out in full before (40 copies); now the engine is stopped at the second
+    copy and the follow-up note replaces the rest, recorded as guarded."""
+    no_fast_path(services)
+    engine.push("福制阳光\n\n" * 40)
+    reply = await services.pipeline.answer(turn("给我写首诗"))
+    text = "".join([d async for d in reply.deltas])
+    assert text.count("福制阳光") == 1
+    assert "人工客服" in text and reply.final is not None and reply.final.guarded == "output:degenerate"
+    assert reply.final.finish_reason == "content_filter"

@@ -37,8 +37,21 @@ BAD = "现在下单还能打八折。"  # no source gives a discount
 FALLBACK = "【知识库答案】满99元包邮。"
 
 
-def good_reply(n: int) -> str:
-    return "".join(GOOD[i % len(GOOD)] for i in range(n))
+# Lead-ins that make every sentence of a long reply its own: the same sentence twice is a loop, which the
+# output guard refuses (tests/guard/test_degenerate.py).
+LEAD_A = ["另外", "同时", "此外", "还有", "顺便说一下", "补充一下", "温馨提示", "请注意", "需要说明的是", "简单来说",
+          "一般来说", "通常", "目前", "按规定", "按照规则"]  # fmt: skip
+LEAD_B = ["亲", "您好", "这边", "我们这里", "小助手提醒", "客服提醒", "店铺说明", "官方说明", "友情提示", "再说明一下",
+          "顺带一提", "再补充", "特别说明", "另外提醒", "最后"]  # fmt: skip
+
+
+def good_reply(n: int, start: int = 0) -> str:
+    """n sentences supported by SOURCES, no two alike."""
+    out = []
+    for i in range(start, start + n):
+        lead = LEAD_B[(i // len(LEAD_A)) % len(LEAD_B)] + LEAD_A[i % len(LEAD_A)]
+        out.append(lead + GOOD[i % len(GOOD)])
+    return "".join(out)
 
 
 def pieces(text: str, size: int = 3) -> list[str]:
@@ -105,7 +118,7 @@ async def test_a_long_reply_is_checked_in_linear_time(monkeypatch: pytest.Monkey
 async def test_a_bad_sentence_in_a_long_reply_is_caught() -> None:
     """Sentence 21 of 40 is unsupported: the 20 before it go out, then the fallback, and the engine is stopped."""
     before = good_reply(20)
-    reply = before + BAD + good_reply(19)
+    reply = before + BAD + good_reply(19, start=20)
     engine = Engine(pieces(reply, 4))
     check = reply_filter()
     out = await collect(check, engine.stream())
@@ -129,8 +142,9 @@ async def test_the_language_of_the_whole_reply_counts() -> None:
     """One English sentence in a Chinese reply is not a wrong language; an English reply to a Chinese question
     is, once there is enough of it."""
     zh = "签收后7天内可以申请无理由退货，商品需要保持完好。"
-    out = await collect(reply_filter(), Engine(pieces(zh + "Thanks for asking!" + zh)).stream())
-    assert "".join(out) == zh + "Thanks for asking!" + zh
+    zh2 = "退款一般1-3个工作日原路退回。"  # not zh again: the same sentence twice is a loop
+    out = await collect(reply_filter(), Engine(pieces(zh + "Thanks for asking!" + zh2)).stream())
+    assert "".join(out) == zh + "Thanks for asking!" + zh2
     check = reply_filter()
     english = "You can return it within seven days. Please keep the tags and the box, and send it back when ready."
     out = await collect(check, Engine(pieces(zh + english)).stream())

@@ -124,8 +124,9 @@ class Pipeline:
         grounds = [bot.system_prompt, *(p.title + "\n" + p.text for p in passages)]
         customer_said = [question, *(c for role, c in history if role == "user")]
         check = self.guard.reply_filter(
-            question, grounds, customer_said, lambda partial: _stand_in(question, look, partial, "guard")
-        )
+            question, grounds, customer_said, lambda partial: _stand_in(question, look, partial, "guard"),
+            instructions=bot.system_prompt,
+        )  # fmt: skip
         return Outcome(
             check(deltas) if check is not None else deltas, f"{self.engine.backend}:{self.engine.model}", sources,
             look.confidence, cache=None if history else cache_key, stats=stats, check=check,

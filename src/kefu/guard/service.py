@@ -21,6 +21,7 @@ import numpy as np
 
 from kefu.guard import injection, output, pii
 from kefu.guard.injection import InjectionGuard, Verdict
+from kefu.guard.output.degenerate import DEGENERATE, TAIL, LoopWatch
 from kefu.guard.vault import Vault, generate_key, mask_and_seal
 from kefu.ops import metrics
 from kefu.ops.settings import GuardSettings
@@ -107,12 +108,18 @@ class Guard:
     # --- out
 
     def reply_filter(
-        self, question: str, sources: Sequence[str], customer_texts: Sequence[str], fallback: Callable[[bool], str]
+        self,
+        question: str,
+        sources: Sequence[str],
+        customer_texts: Sequence[str],
+        fallback: Callable[[bool], str],
+        instructions: str = "",
     ) -> ReplyFilter | None:
-        """A filter for one generated reply, or None when the output guard is off."""
+        """A filter for one generated reply, or None when the output guard is off. `instructions`: the bot's
+        system prompt, which a reply must not recite."""
         if self.settings.output != "sentence":
             return None
-        return ReplyFilter(question, list(sources), list(customer_texts), fallback)
+        return ReplyFilter(question, list(sources), list(customer_texts), fallback, instructions)
 
 
 class ReplyFilter:
@@ -122,8 +129,16 @@ class ReplyFilter:
     Each finished sentence is checked once, with the end of the text before it as context (`output.ReplyCheck`):
     the check of a whole reply is linear in its length, not a re-check of everything sent so far per sentence."""
 
+    # an unfinished sentence is looked at for loops each time it grows by this much (a loop without punctuation)
+    LONG_PENDING = 60
+
     def __init__(
-        self, question: str, sources: list[str], customer_texts: list[str], fallback: Callable[[bool], str]
+        self,
+        question: str,
+        sources: list[str],
+        customer_texts: list[str],
+        fallback: Callable[[bool], str],
+        instructions: str = "",
     ) -> None:
         self.question = question
         self.sources = sources
@@ -133,11 +148,14 @@ class ReplyFilter:
         self._reply = output.ReplyCheck(
             sources, question=question, customer_texts=customer_texts, pii_detector=_pii_spans
         )
+        self._loops = LoopWatch(instructions)
 
     def _check(self, sentence: str) -> bool:
         verdict = self._reply.add(sentence)
         if verdict.ok:
-            return True
+            if (why := self._loops.add(sentence)) is None:
+                return True
+            return self._degenerate(why)
         self.problems = verdict.problems
         for p in verdict.problems:
             metrics.GUARD.labels("output", p.kind).inc()
@@ -145,6 +163,12 @@ class ReplyFilter:
             "reply failed the output guard",
             extra={"problems": [f"{p.kind}:{p.claim.kind if p.claim else ''}" for p in verdict.problems]},
         )
+        return False
+
+    def _degenerate(self, why: str) -> bool:
+        self.problems = (output.Problem(DEGENERATE, None, why),)
+        metrics.GUARD.labels("output", DEGENERATE).inc()
+        log.warning("reply failed the output guard", extra={"problems": [f"{DEGENERATE}:{why}"]})
         return False
 
     async def __call__(self, deltas: AsyncIterator[str]) -> AsyncIterator[str]:
@@ -158,6 +182,12 @@ class ReplyFilter:
                     # only the new text can end a sentence: what was pending had no sentence end
                     cut = _last_sentence_end(pending, len(pending) - len(delta))
                     if cut == 0:
+                        # a loop without a sentence end never reaches _check: its end is looked at as it grows
+                        grew = len(pending) // self.LONG_PENDING > (len(pending) - len(delta)) // self.LONG_PENDING
+                        if grew and (why := self._loops.peek(pending[-TAIL:])) is not None:
+                            self._degenerate(why)
+                            yield self.fallback(said)
+                            return
                         continue
                     ready, pending = pending[:cut], pending[cut:]
                     if not self._check(ready):
