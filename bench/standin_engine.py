@@ -31,34 +31,16 @@ from aiohttp import web
 OWNED_BY = "kefu-bench-standin"
 MODEL_ID = "standin"
 
-# Short tokens, Chinese and English, cycled to the requested length.
+# Short tokens, Chinese and English: a reply of 60 tokens that says nothing twice (kefu's output guard stops a
+# reply that repeats itself, as the stand-in's first 25 tokens cycled did), cycled only past its end.
 TOKENS = [
-    "您好",
-    "，",
-    "感谢",
-    "您的",
-    "耐心",
-    "等待",
-    "。",
-    " We",
-    " will",
-    " check",
-    " your",
-    " order",
-    " right",
-    " away",
-    ".",
-    " 请",
-    "提供",
-    "订单",
-    "号",
-    "，",
-    "我们",
-    "会",
-    "尽快",
-    "处理",
-    "。",
-]
+    "您好", "，", "感谢", "您的", "耐心", "等待", "。",
+    " We", " will", " check", " your", " order", " right", " away", ".",
+    " 请", "提供", "订单", "号", "，", "我们", "会", "尽快", "处理", "。",
+    "物流", "信息", "一般", "在", "发货", "后", "更新", "，", "如有", "疑问", "可以", "随时", "联系", "客服", "。",
+    " Thanks", " for", " shopping", " with", " us", ";", " we", " hope", " to", " see", " you", " again", ".",
+    " 祝", "您", "生活", "愉快", "，", "再见", "！",
+]  # fmt: skip
 
 SSE_HEADERS = {
     "Content-Type": "text/event-stream; charset=utf-8",
