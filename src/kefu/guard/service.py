@@ -152,23 +152,18 @@ class ReplyFilter:
 
     def _check(self, sentence: str) -> bool:
         verdict = self._reply.add(sentence)
-        if verdict.ok:
-            if (why := self._loops.add(sentence)) is None:
-                return True
-            return self._degenerate(why)
-        self.problems = verdict.problems
-        for p in verdict.problems:
-            metrics.GUARD.labels("output", p.kind).inc()
-        log.warning(
-            "reply failed the output guard",
-            extra={"problems": [f"{p.kind}:{p.claim.kind if p.claim else ''}" for p in verdict.problems]},
-        )
-        return False
+        if not verdict.ok:
+            return self._failed(verdict.problems)
+        if (why := self._loops.add(sentence)) is not None:
+            return self._failed((output.Problem(DEGENERATE, None, why),))
+        return True
 
-    def _degenerate(self, why: str) -> bool:
-        self.problems = (output.Problem(DEGENERATE, None, why),)
-        metrics.GUARD.labels("output", DEGENERATE).inc()
-        log.warning("reply failed the output guard", extra={"problems": [f"{DEGENERATE}:{why}"]})
+    def _failed(self, problems: tuple[output.Problem, ...]) -> bool:
+        self.problems = problems
+        for p in problems:
+            metrics.GUARD.labels("output", p.kind).inc()
+        detail = [f"{p.kind}:{p.claim.kind if p.claim else p.detail}" for p in problems]
+        log.warning("reply failed the output guard", extra={"problems": detail})
         return False
 
     async def __call__(self, deltas: AsyncIterator[str]) -> AsyncIterator[str]:
@@ -185,7 +180,7 @@ class ReplyFilter:
                         # a loop without a sentence end never reaches _check: its end is looked at as it grows
                         grew = len(pending) // self.LONG_PENDING > (len(pending) - len(delta)) // self.LONG_PENDING
                         if grew and (why := self._loops.peek(pending[-TAIL:])) is not None:
-                            self._degenerate(why)
+                            self._failed((output.Problem(DEGENERATE, None, why),))
                             yield self.fallback(said)
                             return
                         continue

@@ -28,6 +28,7 @@ CHAR_RUN = re.compile(r"([^\W\d_])\1{7,}")
 SENTENCE = re.compile(r"[^。！？；!?\n.，,：:]+")  # sentences and clauses
 TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z]+(?:'[a-z]+)?")
 _NOT_TEXT = re.compile(r"[\W_]+")  # what a copy of the instructions is compared without
+_SPACE = re.compile(r"\s+")
 
 TAIL = 200  # characters of earlier text a repetition is looked for in
 DIVERSITY_WINDOW = 60  # tokens
@@ -50,31 +51,38 @@ class LoopWatch:
         self._flat_tail = ""
 
     def add(self, part: str) -> str | None:
-        reason = self.peek(part)
-        self._tail = (self._tail + _squeeze(part))[-TAIL:]
-        self._tokens.extend(TOKEN.findall(part.lower()))
-        self._flat_tail = (self._flat_tail + _NOT_TEXT.sub("", part.lower()))[-(RECITED - 1) :]
-        self._sentences.update(_clauses(part))
+        reason, (squeezed, tokens, flat, clauses) = self._judge(part)
+        self._tail = (self._tail + squeezed)[-TAIL:]
+        self._tokens.extend(tokens)
+        self._flat_tail = (self._flat_tail + flat)[-(RECITED - 1) :]
+        self._sentences.update(clauses)
         return reason
 
     def peek(self, part: str) -> str | None:
-        text = self._tail + _squeeze(part)
+        return self._judge(part)[0]
+
+    def _judge(self, part: str) -> tuple[str | None, tuple[str, list[str], str, list[str]]]:
+        """The verdict on `part` after what was added, and the part's pieces (read once) for `add` to keep."""
+        low = part.lower()
+        pieces = (_SPACE.sub("", part), TOKEN.findall(low), _NOT_TEXT.sub("", low), _clauses(low))
+        squeezed, tokens, flat, clauses = pieces
+        text = self._tail + squeezed
         start = len(self._tail)
         if len(text) > start and _loops_at_end(text):
-            return "repetition"
+            return "repetition", pieces
         if any(m.end() > start for m in CHAR_RUN.finditer(text)):
-            return "repetition"
-        for key, n in Counter(_clauses(part)).items():
-            if self._sentences[key] + n >= SENTENCE_REPEATS:
-                return "repetition"
-        tokens = [*self._tokens, *TOKEN.findall(part.lower())][-DIVERSITY_WINDOW:]
-        if len(tokens) >= DIVERSITY_WINDOW and len(set(tokens)) < MIN_DIVERSITY * len(tokens):
-            return "low_diversity"
-        if self._instructions:
-            flat = self._flat_tail + _NOT_TEXT.sub("", part.lower())
-            if any(flat[i : i + RECITED] in self._instructions for i in range(len(flat) - RECITED + 1)):
-                return "recited"
-        return None
+            return "repetition", pieces
+        if any(self._sentences[key] + n >= SENTENCE_REPEATS for key, n in Counter(clauses).items()):
+            return "repetition", pieces
+        window = [*self._tokens, *tokens][-DIVERSITY_WINDOW:]
+        if len(window) >= DIVERSITY_WINDOW and len(set(window)) < MIN_DIVERSITY * len(window):
+            return "low_diversity", pieces
+        recent = self._flat_tail + flat
+        if self._instructions and any(
+            recent[i : i + RECITED] in self._instructions for i in range(len(recent) - RECITED + 1)
+        ):
+            return "recited", pieces
+        return None, pieces
 
 
 def degenerate(text: str, instructions: str = "") -> str | None:
@@ -86,9 +94,10 @@ def degenerate(text: str, instructions: str = "") -> str | None:
     return None
 
 
-def _clauses(text: str) -> list[str]:
-    """The text's sentences and clauses, compared without case, spaces and punctuation; short ones left out."""
-    keys = (_NOT_TEXT.sub("", c.lower()) for c in SENTENCE.findall(text))
+def _clauses(low: str) -> list[str]:
+    """The (lower-cased) text's sentences and clauses, compared without spaces and punctuation; short ones left
+    out."""
+    keys = (_NOT_TEXT.sub("", c) for c in SENTENCE.findall(low))
     return [k for k in keys if sum(not ch.isdigit() for ch in k) >= MIN_SENTENCE]  # "00-21" of 9:00-21:00 is not one
 
 
@@ -103,10 +112,6 @@ def _loops_at_end(text: str) -> bool:
             if w[:-size] == w[size:] and _is_text(w[-size:]):
                 return True
     return False
-
-
-def _squeeze(text: str) -> str:
-    return re.sub(r"\s+", "", text)
 
 
 def _is_text(unit: str) -> bool:
