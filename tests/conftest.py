@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 
 from kefu.app import create_app
 from kefu.engines.testing import QueueEngine
-from kefu.ops.settings import EngineSettings, GuardSettings, Settings
+from kefu.ops.settings import EngineSettings, GuardSettings, PolicySettings, Settings
 from kefu.store.repo import Store
 
 IN_CI = os.environ.get("CI") == "true"
@@ -73,6 +73,9 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
             timeout_s=5.0,
         ),
         guard=GuardSettings(vault_key_file=str(tmp_path / "vault.key")),
+        # Most tests exercise the engine's path (streaming, limits, cancellation) with arbitrary questions: the
+        # engine answers whatever the FAQ does not. The answer policy's own tests use its defaults.
+        policy=PolicySettings(generation="always"),
     )
     base.update(overrides)
     return Settings(**base)

@@ -13,6 +13,62 @@ from kefu.knowledge.evaluation import app as eval_app
 app = typer.Typer(help="kefu: self-hosted AI customer service / 智能客服", no_args_is_help=True)
 eval_app.command("guard")(guard_command(get_embedder))
 app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("answers")
+def eval_answers(
+    questions: str = typer.Argument(..., help="JSONL: {text, expect: faq:<id> | doc:<section> | decline | handoff}"),
+    as_json: bool = typer.Option(False, "--json", help="End with one JSON line of the figures"),
+    tenant: str = typer.Option("default", help="The tenant whose knowledge answers"),
+    database_url: str | None = typer.Option(None, help="Another database than the settings' (its knowledge)"),
+    fit: str | None = typer.Option(None, help="Fit the confidence model on these questions and write it here"),
+    show: int = typer.Option(0, help="Print this many wrong replies"),
+    plot: str | None = typer.Option(None, help="Write a reliability plot (PNG) of the answers' confidence here"),
+) -> None:
+    """Every question through the whole turn pipeline (configured engine, knowledge, guard), each its own
+    conversation; the replies sorted into right, clarified, wrong and degenerate."""
+    import asyncio
+    import json
+    from pathlib import Path
+
+    from kefu.conversation.evaluation import evaluate_answers, fit_confidence, read_questions, reliability_plot
+    from kefu.ops.settings import Settings
+    from kefu.services import build_services
+
+    try:
+        qs = read_questions(questions)
+    except (OSError, ValueError) as e:
+        raise typer.BadParameter(str(e)) from None
+    settings = Settings() if database_url is None else Settings(database_url=database_url)
+    services = build_services(settings)
+
+    async def run() -> dict:
+        try:
+            if fit is not None:
+                model = await fit_confidence(services.kb, tenant, qs, settings.kb_top_k)
+                model.fitted_on = Path(questions).name
+                model.save(Path(fit), questions=len(qs))
+                return {"fitted": fit, "faq": model.faq_w, "doc": model.doc_w}
+            return await evaluate_answers(services.pipeline, tenant, qs)
+        finally:
+            services.kb.close()
+            await services.engine.aclose()
+            services.store.close()
+
+    result = asyncio.run(run())
+    rows, pairs = result.pop("rows", []), result.pop("calibration", [])
+    if plot is not None and pairs:
+        reliability_plot(pairs, plot, f"{Path(questions).name}: {len(pairs)} answers, ECE {result['ece']:.3f}")
+    for r in [r for r in rows if r["verdict"] not in ("right", "clarified")][:show]:
+        typer.echo(f"{r['verdict']:10} {r['expect']:32} {r['answered_by']:10} {r['confidence']:.2f} {r['text']}")
+        typer.echo(f"{'':10} -> {r['source']}: {r['reply'][:90]!r}")
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        for k, v in result.items():
+            typer.echo(f"{k:24} {v}")
+
+
 app.add_typer(kb_app, name="kb")
 
 

@@ -14,6 +14,8 @@ from kefu.knowledge.service import KnowledgeBase, load_demo_if_empty
 from kefu.ops.settings import Settings
 from kefu.store.repo import Store
 
+DEMO_HOTLINE = "400-820-8820"
+
 
 @dataclass
 class Services:
@@ -29,8 +31,9 @@ def setup_database(store: Store, settings: Settings) -> None:
     serves (several workers doing it at once would race)."""
     store.migrate()
     store.ensure_tenant("default", "Default")
-    if settings.demo_data:
-        load_demo_if_empty(store, "default")
+    if settings.demo_data and load_demo_if_empty(store, "default"):
+        # the demo shop's hotline, which its FAQ names too: the hand-off notice gives it
+        store.update_bot("default", "default", handoff_phone=DEMO_HOTLINE)
     # Embed what no build has embedded yet (vectors are kept in the database): the workers' indexes then
     # build from stored vectors in a moment instead of each embedding the whole knowledge base.
     kb = knowledge_base(store, settings)

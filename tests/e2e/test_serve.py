@@ -56,9 +56,14 @@ def test_serve_answers_like_make_run(served) -> None:  # type: ignore[no-untyped
     r = httpx.post(f"{base}/api/chat", json={"text": "如何修改收货地址？"}, timeout=120).json()
     assert "订单详情" in r["text"] and r["sources"][0]["id"] == "zh-address-change-before-ship"
     assert (cwd / "data" / "kefu.db").exists()
-    # A question the FAQ does not answer goes to the embedded model.
-    r = httpx.post(f"{base}/api/chat", json={"text": "Write one friendly greeting line."}, timeout=60).json()
+    # English small talk goes to the embedded model (generation "auto": on for English)...
+    r = httpx.post(f"{base}/api/chat", json={"text": "Hello!"}, timeout=60).json()
     assert r["degraded"] is False and r["answered_by"].startswith("llamacpp:") and r["text"].strip()
+    # ...a Chinese question outside the knowledge base is declined honestly, not guessed at by the model
+    r = httpx.post(f"{base}/api/chat", json={"text": "帮我写一首关于春天的诗"}, timeout=60).json()
+    assert r["answered_by"] == "decline" and "知识库" in r["text"]
+    r = httpx.post(f"{base}/api/chat", json={"text": "转人工"}, timeout=60).json()
+    assert r["handed_off"] is True and "400-820-8820" in r["text"]
     ready = httpx.get(f"{base}/readyz").json()
     assert ready == {"status": "ok", "database": True, "engine": True, "knowledge": True}
     # What an operator reads: kefu's own lines, not every SQL statement (before: about 20 lines per turn).

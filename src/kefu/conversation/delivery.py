@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kefu.conversation.cache import AnswerCache, CachedAnswer
+from kefu.conversation.policy import Suggestion
 from kefu.conversation.types import Delivered, Reply, Source, Turn
 from kefu.engines.base import EngineError, StreamStats
 from kefu.guard.service import ReplyFilter
@@ -58,6 +59,17 @@ class Opened:
 
 
 @dataclass(frozen=True)
+class Fallback:
+    """The policy's next option for a generated reply that fails before any of it went out: its text, and
+    the suggestions and session state that go with it."""
+
+    text: str
+    kind: str  # what the customer got instead: "faq" | "document" | "clarify" | "decline"
+    suggestions: tuple[Suggestion, ...] = ()
+    state: dict | None = None
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What one step of the turn decided: the reply's text as a stream, and what goes with it."""
 
@@ -70,6 +82,11 @@ class Outcome:
     stand_in: Callable[[bool], str] | None = None  # what replaces a failed engine (arg: part of it was sent)
     stats: StreamStats | None = None  # filled in by the engine's stream
     check: ReplyFilter | None = None  # the output guard; its problems mark the reply
+    suggestions: tuple[Suggestion, ...] = ()  # a clarification's FAQ questions, to pick from
+    handed_off: bool = False  # a person takes over (or already has: the session is pending)
+    handoff: str | None = None  # the reason, when this turn hands the session off
+    state: dict | None = None  # the answer policy's memory for the session's next turn; None: unchanged
+    fallback: Fallback | None = None  # a generated reply's stand-in, whose state holds if it stood in whole
 
 
 async def text(value: str) -> AsyncIterator[str]:
@@ -106,7 +123,8 @@ def deliver(store: Store, cache: AnswerCache, backend: str, opened: Opened, outc
     run = _Delivery(store, cache, backend, opened, outcome)
     reply = Reply(
         opened.ctx.session_id, list(outcome.sources), outcome.confidence, run.stream(),
-        answered_by=outcome.answered_by, on_drop=run.finish, guarded_in=outcome.guarded,
+        handed_off=outcome.handed_off, answered_by=outcome.answered_by, on_drop=run.finish,
+        guarded_in=outcome.guarded, suggestions=[s.public() for s in outcome.suggestions],
     )  # fmt: skip
     run.reply = weakref.ref(reply)  # weak: a dropped Reply must be collectable, for its safety net to run
     return reply
@@ -167,8 +185,15 @@ class _Delivery:
         stats = o.stats or StreamStats()
         degraded = self.failure is not None
         guarded, finish_reason = o.guarded, "degraded" if degraded else stats.finish_reason
+        state = o.state
         if o.check is not None and o.check.problems:
             guarded, finish_reason = "output:" + ",".join(sorted({p.kind for p in o.check.problems})), "content_filter"
+        replaced = (degraded or finish_reason == "content_filter") and o.fallback is not None
+        if replaced and "".join(self.parts) == o.fallback.text:  # the stand-in is the whole reply
+            state = o.fallback.state if o.fallback.state is not None else state
+            if (reply := self.reply() if self.reply is not None else None) is not None:
+                reply.suggestions = [s.public() for s in o.fallback.suggestions]
+                reply.answered_by = o.fallback.kind
         final = Delivered(
             "".join(self.parts), degraded, finish_reason, guarded, stats.prompt_tokens, stats.completion_tokens
         )
@@ -179,6 +204,7 @@ class _Delivery:
             _after, opened.recorded, self.store.finish_turn, opened.turn.tenant, opened.ctx.session_id, final.text,
             latency_ms=opened.clock.elapsed_ms(), engine=o.answered_by, prompt_tokens=stats.prompt_tokens,
             completion_tokens=stats.completion_tokens, degraded=degraded, sources=[s.id for s in o.sources],
+            state=state, handoff=o.handoff,
         )  # fmt: skip
         self.written.add_done_callback(self._release)
         metrics.TURNS.labels(metrics.channel_label(opened.turn.channel), "degraded" if degraded else "ok").inc()

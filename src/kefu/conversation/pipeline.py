@@ -3,12 +3,30 @@ step either decides the turn's `Outcome` or passes it on; `deliver` streams, rec
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import replace
 
 from kefu.conversation.cache import AnswerCache
-from kefu.conversation.delivery import Clock, Opened, Outcome, deliver, text, timed
+from kefu.conversation.confidence import ConfidenceModel
+from kefu.conversation.delivery import CacheKey, Clock, Fallback, Opened, Outcome, deliver, text, timed
+from kefu.conversation.handoff import handoff_ask
+from kefu.conversation.policy import (
+    SMALL_TALK,
+    BotPolicy,
+    Decision,
+    PolicyState,
+    clarification,
+    decide,
+    decline,
+    generation_on,
+    handoff_notice,
+    pending_notice,
+    pick,
+    quote,
+    suggestions_for,
+)
 from kefu.conversation.prompt import build_prompt
 from kefu.conversation.sessions import LocalSessionLocks, SessionLocks
 from kefu.conversation.types import Reply, Source, Turn
@@ -22,9 +40,7 @@ from kefu.ops.settings import Settings
 from kefu.store.repo import Store
 from kefu.text import is_chinese
 
-# The best FAQ answer is good enough to stand in for the model when the engine fails above this
-# same-question probability (the fast path itself needs the bot's faq_threshold, 0.8 by default).
-DEGRADE_MIN_SCORE = 0.35
+log = logging.getLogger(__name__)
 
 
 class Pipeline:
@@ -48,6 +64,7 @@ class Pipeline:
         # a turn waits for its session's previous one at most as long as that one may take, with a margin
         self.sessions = sessions or LocalSessionLocks(wait_s=cfg.first_token_timeout_s + cfg.timeout_s + 5)
         self.params = sampling(cfg)
+        self.confidence = ConfidenceModel.load()
 
     async def answer(self, turn: Turn) -> Reply:
         clock = Clock()  # the customer's wait starts now, a wait for the session's previous turn included
@@ -79,97 +96,147 @@ class Pipeline:
         return Opened(turn, ctx, masked.text, history, recorded, release, clock)
 
     async def _outcome(self, opened: Opened) -> Outcome:
-        """Steps 2 to 7: the first step that knows the answer decides the outcome."""
-        turn, bot, question, history = opened.turn, opened.ctx.bot, opened.text, opened.history
-        cfg = self.settings.engine
+        """Steps 2 to 9: the first step that knows the answer decides the outcome."""
+        turn, ctx, question, history = opened.turn, opened.ctx, opened.text, opened.history
+        bot, cfg, zh = ctx.bot, self.settings.engine, is_chinese(turn.text)
+        policy, state = BotPolicy.of(bot, self.settings.policy), PolicyState.load(ctx.state)
 
-        # 2. A question asked before, under the same bot and knowledge, gets the same answer: an FAQ answer
-        #    anywhere, a generated one only as a conversation's first answer (later ones depend on context).
+        # 2. A session handed to a person: the bot does not answer on its own; the message waits for the agent.
+        if ctx.mode == "pending":
+            return Outcome(text(pending_notice(policy, zh)), "handoff", [], 1.0, handed_off=True)
+
+        # 3. One of the last clarification's suggestions picked (its button, number or words): that entry's
+        #    answer; the pick is kept as a labelled pair for the matcher.
         version = await self.kb.version(turn.tenant)
+        chosen = pick(question, state.suggest)
+        if chosen is not None and (entry := await self.kb.entry(turn.tenant, chosen.id, version)) is not None:
+            labels = [(s.id, int(s.id == chosen.id)) for s in state.suggest]
+            self.store.submit(self.store.record_match_labels, turn.tenant, state.asked, labels, "clarify_pick")
+            metrics.POLICY.labels("picked").inc()
+            return Outcome(text(entry.faq_answer or ""), "faq", [_source(p) for p in entry.passages], 1.0,
+                           state=PolicyState().dump())  # fmt: skip
+
+        # 4. A customer who asks for a person (转人工, human please), or is angry, gets one at once.
+        if (ask := handoff_ask(question)) is not None:
+            return _handoff(ask.reason, policy, zh, 1.0, [], cue=ask.cue)
+
+        # 5. A question asked before, under the same bot and knowledge, gets the same answer: an FAQ answer
+        #    anywhere, a generated one only as a conversation's first answer (later ones depend on context).
         cache_key = (turn.tenant, bot.id, version, question)
         hit = self.cache.get(*cache_key)
         if hit is not None and (hit.answered_by == "faq" or not history):
-            return Outcome(text(hit.text), "cache", list(hit.sources), hit.confidence)
+            return Outcome(text(hit.text), "cache", list(hit.sources), hit.confidence, state=PolicyState().dump())
 
-        # 3. Knowledge: the best passages (FAQ entries and document chunks) and the fast-path decision.
+        # 6. Knowledge: the best passages (FAQ entries and document chunks) and the fast-path decision.
         look = await self.kb.lookup(
             turn.tenant, question, self.settings.kb_top_k, threshold=bot.faq_threshold, version=version,
             fusion=bot.fusion, weights=bot.weights,  # type: ignore[arg-type]
         )  # fmt: skip
         sources = [_source(p) for p in look.passages]
 
-        # 4. A message that tries to talk the bot out of its rules gets an in-policy answer, nothing else.
+        # 7. A message that tries to talk the bot out of its rules gets an in-policy answer, nothing else.
         if (attack := self.guard.attack(question, look.vector)) is not None:
             refusal = self.guard.refusal(question, attack)
             return Outcome(text(refusal), "guard", [], look.confidence, guarded=f"injection:{attack.kind}")
 
-        # 5. A question that is the same as an FAQ entry's is answered from it, without the engine.
-        if look.faq is not None and look.faq_answer is not None:
-            metrics.FAST_PATH.labels(turn.tenant).inc()
-            faq_sources = [s for s in sources if s.id == look.faq.id] or sources
-            return Outcome(text(look.faq_answer), "faq", faq_sources, look.confidence, cache=cache_key)
+        # 8. The policy: an answer it is sure of (the FAQ entry, a document's sentences quoted, or the engine
+        #    writing from the sources), else a clarification, an honest decline or a person.
+        generate = generation_on(policy, turn.text, self.engine.backend == "llamacpp")
+        decision = decide(turn.text, look, policy, state, self.confidence, generate=generate)
+        metrics.POLICY.labels(decision.action).inc()
+        if decision.action != "generate":
+            return _decided(decision, turn.text, question, policy, state, sources, cache_key)
 
-        # 6. The prompt: the bot's system prompt, the sources (instructions hidden in them defanged),
-        #    history trimmed to the context window.
+        # 9. The engine writes the reply from the prompt (the bot's system prompt, the sources with instructions
+        #    hidden in them defanged, history trimmed to the context window), under its first-token and total
+        #    limits; each sentence is checked before it is sent (a loop, an unsupported claim or the wrong
+        #    language stops the engine and the policy's next option takes its place).
         passages = [replace(p, text=self.guard.passage(p.text)) for p in look.passages]
         messages = build_prompt(bot.system_prompt, passages, history, question, cfg.context_window, cfg.max_tokens)
-
-        # 7. Stream from the engine under its first-token and total limits, each sentence checked against the
-        #    sources before it is sent (an unsupported claim or the wrong language stops the engine and the FAQ
-        #    answer or a hand-off note takes its place); when the engine fails, the knowledge base stands in.
         stats = StreamStats()
         deltas = timed(
             self.engine.stream(messages, self.params, stats), opened.clock, cfg.first_token_timeout_s, cfg.timeout_s
         )
+        fallback = _fallback(decision, turn.text, question, look, policy, state)
         grounds = [bot.system_prompt, *(p.title + "\n" + p.text for p in passages)]
         customer_said = [question, *(c for role, c in history if role == "user")]
         check = self.guard.reply_filter(
-            question, grounds, customer_said, lambda partial: _stand_in(question, look, partial, "guard"),
+            question, grounds, customer_said, lambda partial: _stand_in(turn.text, fallback.text, partial, "guard"),
             instructions=bot.system_prompt,
         )  # fmt: skip
         return Outcome(
             check(deltas) if check is not None else deltas, f"{self.engine.backend}:{self.engine.model}", sources,
-            look.confidence, cache=None if history else cache_key, stats=stats, check=check,
-            stand_in=lambda partial: _stand_in(turn.text, look, partial, "engine"),
+            decision.confidence, cache=None if history else cache_key, stats=stats, check=check,
+            stand_in=lambda partial: _stand_in(turn.text, fallback.text, partial, "engine"), state=PolicyState().dump(),
+            fallback=fallback,
         )  # fmt: skip
 
 
-# (zh, en) notes: after part of a reply went out, and when no FAQ answer can stand in; per cause.
-_NOTES = {
+def _decided(
+    d: Decision, said: str, question: str, policy: BotPolicy, state: PolicyState, sources: list[Source],
+    cache_key: CacheKey,
+) -> Outcome:  # fmt: skip
+    """The outcome of a decision that needs no engine."""
+    zh = is_chinese(said)
+    if d.action == "faq" and d.faq is not None:
+        metrics.FAST_PATH.labels(cache_key[0]).inc()
+        cited = [s for s in sources if s.id == d.faq.id] or [_source(d.faq)]
+        return Outcome(text(d.faq.text), "faq", cited, d.confidence, cache=cache_key, state=PolicyState().dump())
+    if d.action == "document" and d.passage is not None:
+        cited = [s for s in sources if s.id == d.passage.id] or [_source(d.passage)]
+        return Outcome(text(quote(said, d.passage)), "document", cited, d.confidence, state=PolicyState().dump())
+    if d.action == "clarify":
+        asked = PolicyState(list(d.suggestions), question, state.failed + 1).dump()
+        return Outcome(text(clarification(d.suggestions, zh)), "clarify", sources, d.confidence,
+                       suggestions=d.suggestions, state=asked)  # fmt: skip
+    if d.action == "handoff":
+        return _handoff(d.reason, policy, zh, d.confidence, sources)
+    if d.action == "small_talk":
+        return Outcome(text(SMALL_TALK[d.reason][0 if zh else 1]), "small_talk", [], d.confidence)
+    return Outcome(text(decline(zh)), "decline", [], d.confidence, state=PolicyState([], "", state.failed + 1).dump())
+
+
+def _handoff(
+    reason: str, policy: BotPolicy, zh: bool, confidence: float, sources: list[Source], cue: str = ""
+) -> Outcome:
+    """A person takes over: the customer is told what happens next; the session waits for an agent."""
+    metrics.HANDOFFS.labels(reason).inc()
+    log.info("handed off", extra={"reason": reason, "cue": cue[:40]})
+    return Outcome(text(handoff_notice(reason, policy, zh)), "handoff", sources, confidence, handed_off=True,
+                   handoff=reason, state=PolicyState().dump())  # fmt: skip
+
+
+def _fallback(d: Decision, said: str, question: str, look: Lookup, policy: BotPolicy, state: PolicyState) -> Fallback:
+    """What replaces a generated reply that failed (the engine, or the gate) before any of it was sent: the
+    FAQ answer it was written from when that is sure enough, the document's sentences, else a clarification
+    (its suggestions picked like any other), else the honest decline."""
+    zh = is_chinese(said)
+    if d.faq is not None and d.confidence >= policy.threshold:
+        return Fallback(d.faq.text, "faq")
+    if d.passage is not None and d.confidence >= policy.threshold:
+        return Fallback(quote(said, d.passage), "document")
+    if d.confidence >= policy.clarify_threshold and (suggestions := suggestions_for(look)):
+        asked = PolicyState(list(suggestions), question, state.failed + 1).dump()
+        return Fallback(clarification(suggestions, zh), "clarify", suggestions, asked)
+    return Fallback(decline(zh), "decline", (), PolicyState([], "", state.failed + 1).dump())
+
+
+# (zh, en) notes after part of a generated reply went out and the rest failed, per cause.
+_CUT_SHORT = {
     "engine": (
-        (
-            "\n\n（回复中断，如需帮助请稍后再试或联系人工客服。）",
-            "\n\n(The reply was interrupted; please try again or ask for a human agent.)",
-        ),
-        (
-            "抱歉，智能助手暂时无法回答。您的问题已记录，人工客服会尽快跟进。",
-            "Sorry, the assistant cannot answer right now. Your question is recorded and an agent will follow up "
-            "shortly.",
-        ),
+        "\n\n（回复中断，如需帮助请稍后再试，或回复“转人工”联系人工客服。）",
+        '\n\n(The reply was interrupted; please try again or reply "human" for an agent.)',
     ),
     "guard": (
-        (
-            "\n\n（这一点需要人工客服为您进一步确认，请稍候。）",
-            "\n\n(An agent will confirm this point for you shortly.)",
-        ),
-        (
-            "这个问题我需要请人工客服为您确认，您的问题已记录，会尽快回复您。",
-            "An agent needs to confirm this for you; your question is recorded and we will reply shortly.",
-        ),
+        "\n\n（这一点我不能确定，需要人工客服为您确认，请回复“转人工”。）",
+        '\n\n(I can\'t confirm this point; reply "human" and an agent will.)',
     ),
 }
 
 
-def _stand_in(text: str, look: Lookup | None, partial: bool, cause: str) -> str:
-    """The best FAQ answer, marked as such, when the question is close enough to one and nothing was sent
-    yet; else a note in the customer's language that a person will follow up."""
-    lang = 0 if is_chinese(text) else 1
-    after_part, no_answer = _NOTES[cause]
-    if partial:
-        return after_part[lang]
-    if look is not None and look.best_faq is not None and look.confidence >= DEGRADE_MIN_SCORE:
-        return ("【知识库答案】", "[Knowledge-base answer] ")[lang] + look.best_faq.text
-    return no_answer[lang]
+def _stand_in(said: str, fallback: str, partial: bool, cause: str) -> str:
+    """The policy's next option when nothing was sent yet; after part of a reply, a note to end it."""
+    return _CUT_SHORT[cause][0 if is_chinese(said) else 1] if partial else fallback
 
 
 def _seal(store: Store, recorded: Future[int], tenant: str, session_id: str, sealed: list[tuple[str, bytes]]) -> int:

@@ -67,8 +67,11 @@ class Reply:
     confidence: float
     deltas: AsyncIterator[str]
     handed_off: bool = False
-    # "faq" (the FAQ fast path), "cache" (the answer cache), "guard" (an attack refused), else "<backend>:<model>".
+    # "faq" (an FAQ entry's answer), "document" (a document's sentences quoted), "clarify" (FAQ questions offered
+    # in `suggestions`), "decline" (not in the knowledge base), "handoff" (a person takes over), "cache" (the
+    # answer cache), "guard" (an attack refused), else "<backend>:<model>" (the engine wrote it).
     answered_by: str = ""
+    suggestions: list[dict] = field(default_factory=list)  # [{"id": FAQ key, "question": ...}], to pick from
     final: Delivered | None = None
     message_id: int | None = None  # the reply's row, once it is written
     # called when the reply is closed or dropped before its stream began: records the turn as it stands
@@ -161,6 +164,7 @@ class Reply:
             "text": self.text,
             "sources": [s.public() for s in self.sources],
             "confidence": self.confidence,
+            "suggestions": self.suggestions,
             "handed_off": self.handed_off,
             "degraded": self.degraded,
             "answered_by": self.answered_by,

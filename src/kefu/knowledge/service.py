@@ -99,6 +99,15 @@ class Lookup:
     best_faq: Passage | None = None
     confidence: float = 0.0
     vector: np.ndarray | None = field(default=None, repr=False)
+    # the matcher's verdicts on the best FAQ candidates (at most 3, best first) and those entries' questions:
+    # what a clarification offers
+    matches: list[FaqMatch] = field(default_factory=list)
+    questions: dict[str, str] = field(default_factory=dict)
+    # the document chunks among `passages`: id -> (vector cosine, bm25 score), None where that index missed it
+    chunk_scores: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    # what the best FAQ candidate and the best chunk have for them (TenantIndex._signals), for the confidence
+    signals: dict[str, float] = field(default_factory=dict)
+    best_chunk: Passage | None = None
 
 
 @lru_cache(maxsize=200_000)
@@ -195,6 +204,7 @@ class TenantIndex:
         faq_c = self.faq_retriever.search(question, max(k, 2), **how) if self.faq_retriever else []
         chunk_c = self.chunk_retriever.search(question, k, **how) if self.chunk_retriever else []
         look = Lookup(self._interleave(faq_c, chunk_c, k), self.version, vector=qv)
+        look.chunk_scores = {c.id: (c.vector_score, c.keyword_score) for c in chunk_c}
         if faq_c:
             look.faq, best = decide_fast_path(
                 self.matcher, self.faqs, question, faq_c, qv, threshold=threshold, margin=self.margin
@@ -202,13 +212,50 @@ class TenantIndex:
             look.best_faq = self._faq_passage(faq_c[0])
             look.confidence = best.score
             look.faq_answer = self.faqs[look.faq.id].answer if look.faq is not None else None
+            others = [self.matcher.match(question, self.faqs[c.id], query_vector=qv) for c in faq_c[1:3]]
+            look.matches = [best, *others]  # in retrieval order: the best candidate first
+            look.questions = {m.id: self.faqs[m.id].question for m in look.matches}
+        look.signals = self._signals(question, look, faq_c, chunk_c)
         return look
+
+    def _signals(self, question: str, look: Lookup, faq_c: list[Candidate], chunk_c: list[Candidate]) -> dict:
+        """What the answer policy's confidence reads (conversation/confidence.py): for the best FAQ candidate
+        and the best document chunk, how close they are (cosines, keyword scores, the matcher) and how much of
+        the question's words they hold."""
+        q = textmod.bigrams(question)
+
+        def covered(text: str) -> float:
+            return len(q & textmod.bigrams(text)) / len(q) if q else 0.0
+
+        out: dict[str, float] = {}
+        if faq_c:
+            top, runner = look.matches[0].score, max((m.score for m in look.matches[1:]), default=0.0)
+            r = self.faqs[faq_c[0].id]
+            cos = [c.vector_score or 0.0 for c in faq_c[:2]] + [0.0]
+            out |= {
+                "faq_p": top, "faq_runner_p": runner, "faq_cos": cos[0], "faq_cos_gap": cos[0] - cos[1],
+                "faq_kw_top": float(faq_c[0].keyword_rank == 1), "faq_cov": covered(" ".join([r.question, *r.similar])),
+            }  # fmt: skip
+        if chunk_c:
+            ch = self.chunks[chunk_c[0].id]
+            look.best_chunk = self._chunk_passage(chunk_c[0])
+            out |= {
+                "doc_cos": chunk_c[0].vector_score or 0.0, "doc_kw": chunk_c[0].keyword_score or 0.0,
+                "doc_cov": covered(ch.section + "\n" + ch.text), "doc_title_cov": covered(ch.section.split(">")[-1]),
+            }  # fmt: skip
+        return out
+
+    def entry(self, key: str) -> Lookup | None:
+        """The lookup of an FAQ entry chosen by key (a clarification's suggestion picked), None if it is gone."""
+        return self._identical(key, self.faqs[key].question) if key in self.faqs else None
 
     def _identical(self, key: str, phrasing: str) -> Lookup:
         r = self.faqs[key]
         match = identical(key, phrasing)
         passage = Passage(r.key, "faq", r.question, r.answer, 1.0, section=r.category)
-        return Lookup([passage], self.version, match, r.answer, passage, 1.0)
+        return Lookup(
+            [passage], self.version, match, r.answer, passage, 1.0, matches=[match], questions={key: r.question}
+        )
 
     def _keyword_only(self) -> TenantIndex:
         """This index without its vectors (the same keyword indexes) and with the text-only matcher."""
@@ -335,6 +382,9 @@ class KnowledgeBase:
         return await asyncio.get_running_loop().run_in_executor(
             self._pool, lambda: idx.lookup(question, k, threshold=threshold, fusion=fusion, weights=weights)
         )
+
+    async def entry(self, tenant_id: str, key: str, version: int | None = None) -> Lookup | None:
+        return (await self.index(tenant_id, version)).entry(key)
 
     async def search(self, tenant_id: str, question: str, k: int = 5) -> list[Passage]:
         if k <= 0:

@@ -18,6 +18,16 @@ TTFT = Histogram(
 )
 KB_IMPORTED = Counter("kefu_kb_imported_total", "FAQ entries and document chunks imported", ["kind"])
 FAST_PATH = Counter("kefu_faq_fast_path_total", "Turns answered from the FAQ without the engine", ["tenant"])
+POLICY = Counter(
+    "kefu_policy_total",
+    "What the answer policy chose: faq, document, generate, clarify, decline, handoff; picked (a suggestion taken)",
+    ["action"],
+)
+HANDOFFS = Counter(
+    "kefu_handoffs_total",
+    "Turns handed to a person, by reason (request, complaint, failed_turns, low_confidence)",
+    ["reason"],
+)
 ANSWER_CACHE = Counter("kefu_answer_cache_total", "Answer cache lookups", ["result"])
 EMBEDDING_FAILURES = Counter(
     "kefu_embedding_failures_total", "Questions and index builds the embedder could not serve", ["where"]

@@ -52,6 +52,24 @@ class GuardSettings(BaseModel):
     output: Literal["sentence", "off"] = "sentence"
 
 
+class PolicySettings(BaseModel):
+    """The answer policy's defaults (conversation/policy.py); a bot profile may set its own."""
+
+    # "auto": the engine writes replies unless it is the embedded SmolLM2 and the question is Chinese (its
+    # Chinese was nonsense in 9 replies of 10: docs/benchmarks.md); "off": FAQ answers, quoted document
+    # sentences, clarifications and hand-offs only; "always": the engine answers whatever no FAQ entry or
+    # document is sure to (the policy's clarifications and declines off; the output gate still checks).
+    generation: Literal["on", "off", "auto", "always"] = "auto"
+    # Under the answer threshold (the bot's confidence_threshold), a clarification offers the best FAQ entries
+    # when the best one is at least this likely to be right; under it, an honest decline.
+    clarify_threshold: float = Field(0.3, ge=0, le=1)
+    service_hours: str = Field("09:00-21:00", pattern=r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$")
+    timezone: str = "Asia/Shanghai"
+    handoff_phone: str = ""
+    # Turns in a row without an answer (declined, or a clarification not taken) before a person takes over.
+    failed_turns_handoff: int = Field(2, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KEFU_", env_nested_delimiter="__", extra="ignore")
 
@@ -66,6 +84,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./data/kefu.db"
     engine: EngineSettings = EngineSettings()
     guard: GuardSettings = GuardSettings()
+    policy: PolicySettings = PolicySettings()
     # Load the demo online-shop knowledge base into an empty database on start.
     demo_data: bool = True
     # Admin API: a bearer token (`kefu serve` creates one in admin_token_file when none is set). Without a

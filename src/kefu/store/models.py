@@ -67,6 +67,12 @@ class BotProfile(Base):
     kb_fusion: Mapped[str | None] = mapped_column(String(16), nullable=True)
     kb_keyword_weight: Mapped[float | None] = mapped_column(Float, nullable=True)
     kb_vector_weight: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # The answer policy (conversation/policy.py); NULL: the settings' default. `generation`: "on" | "off" |
+    # "auto" (the engine writes replies; off: FAQ answers, quoted document sentences, clarifications only).
+    generation: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    clarify_threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
+    service_hours: Mapped[str | None] = mapped_column(String(32), nullable=True)  # "09:00-21:00"
+    handoff_phone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -77,7 +83,11 @@ class ChatSession(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     bot_id: Mapped[int | None] = mapped_column(ForeignKey("bot_profiles.id", ondelete="SET NULL"))
     channel: Mapped[str] = mapped_column(String(32))
-    mode: Mapped[str] = mapped_column(String(16), default="bot")
+    mode: Mapped[str] = mapped_column(String(16), default="bot")  # bot | pending (waiting for an agent)
+    # the answer policy's memory between turns: the last clarification's suggestions, failed turns in a row
+    state: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    handoff_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    pending_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -177,4 +187,18 @@ class KbEmbedding(Base):
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)
     text_hash: Mapped[str] = mapped_column(String(40), primary_key=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MatchLabel(Base):
+    """A labelled pair for the FAQ matcher, from what customers did: a clarification's suggestion picked
+    (label 1) and the ones offered beside it (label 0). Training data for the next fit."""
+
+    __tablename__ = "match_labels"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    faq_key: Mapped[str] = mapped_column(String(128))
+    label: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -10,7 +10,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kefu.store.db import make_engine, migrate, session_factory
 from kefu.store.knowledge import KnowledgeQueries
-from kefu.store.models import BotProfile, ChatSession, Customer, Message, PiiVaultEntry, Tenant, utcnow
+from kefu.store.models import BotProfile, ChatSession, Customer, MatchLabel, Message, PiiVaultEntry, Tenant, utcnow
 
 T = TypeVar("T")
 
@@ -57,11 +57,20 @@ class BotView:
     name: str
     system_prompt: str
     model: str | None
-    confidence_threshold: float  # not read yet: the answer-policy issue's hand-off threshold
+    confidence_threshold: float  # under it, with nothing to clarify, a person takes over (conversation/policy)
     faq_threshold: float
     # the bot's own hybrid-search fusion ("rrf" | "weighted", (keyword weight, vector weight)); None: settings
     fusion: str | None = None
     weights: tuple[float, float] | None = None
+    # the answer policy's own settings; None: the settings' PolicySettings
+    generation: str | None = None  # "on" | "off" | "auto"
+    clarify_threshold: float | None = None
+    service_hours: str | None = None  # "09:00-21:00"
+    handoff_phone: str | None = None
+
+
+# The columns `update_bot` may set (the policy's), each with its check.
+BOT_POLICY_FIELDS = ("generation", "clarify_threshold", "service_hours", "handoff_phone", "confidence_threshold")
 
 
 @dataclass
@@ -75,6 +84,8 @@ class TurnContext:
     new_session: bool
     customer_ref: str | None = None
     new_customer: bool = False  # an anonymous customer whose ref was made for this session: no row to look up
+    mode: str = "bot"  # "pending": handed off, waiting for an agent
+    state: dict = field(default_factory=dict)  # the answer policy's memory (conversation/policy.PolicyState)
 
 
 @dataclass
@@ -93,7 +104,7 @@ def _bot_view(row: Any) -> BotView:
         weights = (row.kb_keyword_weight, row.kb_vector_weight)
     return BotView(
         row.id, row.name, row.system_prompt, row.model, row.confidence_threshold, row.faq_threshold,
-        row.kb_fusion, weights,
+        row.kb_fusion, weights, row.generation, row.clarify_threshold, row.service_hours, row.handoff_phone,
     )  # fmt: skip
 
 
@@ -183,6 +194,55 @@ class Store(KnowledgeQueries):
             bot.confidence_threshold, bot.faq_threshold = confidence_threshold, faq_threshold
             bot.kb_fusion, bot.kb_keyword_weight, bot.kb_vector_weight = fusion, kw_weight, vec_weight
 
+    def update_bot(self, tenant_id: str, name: str, **fields: Any) -> None:
+        """Set some of a bot profile's answer-policy settings (`BOT_POLICY_FIELDS`; None: the settings')."""
+        unknown = set(fields) - set(BOT_POLICY_FIELDS)
+        if unknown:
+            raise ValueError(f"not a bot policy field: {sorted(unknown)}")
+        if fields.get("generation") not in (None, "on", "off", "auto", "always"):
+            raise ValueError(f"generation must be on, off, auto or always, not {fields['generation']!r}")
+        with self._bot_lock:
+            self._bot_cache.clear()
+        with self.sessions.begin() as s:
+            bot = s.scalar(select(BotProfile).where(BotProfile.tenant_id == tenant_id, BotProfile.name == name))
+            if bot is None:
+                raise UnknownTenant(tenant_id)
+            for k, v in fields.items():
+                setattr(bot, k, v)
+
+    def record_match_labels(self, tenant_id: str, question: str, labels: list[tuple[str, int]], source: str) -> None:
+        """Labelled pairs (question, FAQ entry, 1 same / 0 not) for the matcher's next fit."""
+        now = utcnow()
+        rows = [
+            {"tenant_id": tenant_id, "question": question, "faq_key": key, "label": label, "source": source,
+             "created_at": now}
+            for key, label in labels
+        ]  # fmt: skip
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(insert(MatchLabel.__table__), rows)
+
+    def match_labels(self, tenant_id: str) -> list[tuple[str, str, int, str]]:
+        t = MatchLabel.__table__
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.c.question, t.c.faq_key, t.c.label, t.c.source)
+                .where(t.c.tenant_id == tenant_id)
+                .order_by(t.c.id)
+            )
+            return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    def session_mode(self, tenant_id: str, session_id: str) -> tuple[str, str | None]:
+        """(mode, hand-off reason) of a session of this tenant; UnknownSession otherwise."""
+        t = ChatSession.__table__
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(t.c.mode, t.c.handoff_reason).where(t.c.id == session_id, t.c.tenant_id == tenant_id)
+            ).first()
+        if row is None:
+            raise UnknownSession(session_id)
+        return row.mode, row.handoff_reason
+
     def tenant_ids(self) -> list[str]:
         with self.engine.connect() as conn:
             return list(conn.scalars(select(Tenant.id).order_by(Tenant.id)))
@@ -212,9 +272,13 @@ class Store(KnowledgeQueries):
                 return self._new_context(tenant_id, customer_ref, bot)
             sessions_t, messages_t = ChatSession.__table__, Message.__table__
             row = conn.execute(
-                select(sessions_t.c.tenant_id, sessions_t.c.customer_id, sessions_t.c.bot_id).where(
-                    sessions_t.c.id == session_id
-                )
+                select(
+                    sessions_t.c.tenant_id,
+                    sessions_t.c.customer_id,
+                    sessions_t.c.bot_id,
+                    sessions_t.c.mode,
+                    sessions_t.c.state,
+                ).where(sessions_t.c.id == session_id)
             ).first()
             if row is None or row.tenant_id != tenant_id:
                 raise UnknownSession(session_id)
@@ -231,7 +295,10 @@ class Store(KnowledgeQueries):
                 .limit(history_limit)
             ).all()
             history = [(r.role, r.text) for r in reversed(rows)]
-            return TurnContext(session_id, tenant_id, row.customer_id, bot, history, None, False, customer_ref)
+            return TurnContext(
+                session_id, tenant_id, row.customer_id, bot, history, None, False, customer_ref,
+                mode=row.mode or "bot", state=dict(row.state or {}),
+            )  # fmt: skip
 
     async def open_turn_async(
         self, tenant_id: str, customer_ref: str | None, session_id: str | None, bot_name: str, history_limit: int
@@ -297,8 +364,20 @@ class Store(KnowledgeQueries):
         completion_tokens: int | None,
         degraded: bool,
         sources: list[str] | None,
+        state: dict | None = None,
+        handoff: str | None = None,
     ) -> int:
+        """Write the reply; with it, in one transaction, the policy's memory for the next turn (`state`) and
+        a hand-off (`handoff`: its reason; the session becomes "pending")."""
         with self.engine.begin() as conn:
+            if state is not None or handoff is not None:
+                values: dict[str, Any] = {}
+                if state is not None:
+                    values["state"] = state
+                if handoff is not None:
+                    values |= {"mode": "pending", "handoff_reason": handoff[:32], "pending_since": utcnow()}
+                t = ChatSession.__table__
+                conn.execute(update(t).where(t.c.id == session_id, t.c.tenant_id == tenant_id).values(**values))
             res = conn.execute(
                 _INSERT_MESSAGE,
                 {

@@ -37,12 +37,23 @@ class SourcePublic(BaseModel):
     position: int | None = None
 
 
+class SuggestionPublic(BaseModel):
+    """One FAQ question a clarification offers: send `question` (or its number) as the next message."""
+
+    id: str
+    question: str
+
+
 class ChatResponse(BaseModel):
     session_id: str
     message_id: int | None
     text: str
     sources: list[SourcePublic]
+    # the calibrated probability that the reply is right (conversation/confidence.py)
     confidence: float
+    # answered_by "clarify": the FAQ questions offered, best first; the text lists them as numbered lines too
+    suggestions: list[SuggestionPublic] = []
+    # a person takes over: the session is "pending" and the bot no longer answers on its own
     handed_off: bool
     degraded: bool
     answered_by: str

@@ -9,7 +9,7 @@
 """
 
 from kefu.knowledge.matcher.faq import FaqMatch, FaqMatcher
-from kefu.knowledge.matcher.fast_path import DEFAULT_MARGIN, decide_fast_path, exact_wordings, identical
+from kefu.knowledge.matcher.fast_path import DEFAULT_MARGIN, decide_fast_path, exact_wordings, identical, is_identical
 from kefu.knowledge.matcher.features import contrast_conflicts, numbers, question_shape
 from kefu.knowledge.matcher.model import DEFAULT_COEF, DEFAULT_THRESHOLD, MODEL_FILE, TEXT_COEF
 
@@ -25,6 +25,7 @@ __all__ = [
     "decide_fast_path",
     "exact_wordings",
     "identical",
+    "is_identical",
     "numbers",
     "question_shape",
 ]

@@ -21,7 +21,7 @@ from kefu.text import question_key
 if TYPE_CHECKING:
     from kefu.store.knowledge import FaqRecord
 
-__all__ = ["DEFAULT_MARGIN", "decide_fast_path", "exact_wordings", "identical"]
+__all__ = ["DEFAULT_MARGIN", "decide_fast_path", "exact_wordings", "identical", "is_identical"]
 
 # Two FAQ entries that both look right (发货前改地址 / 发货后改地址) go to the model: the best must beat the
 # runner-up by this much on the matcher's scale (fitted with the matcher, docs/embeddings.md).
@@ -48,7 +48,12 @@ def exact_wordings(faqs: Iterable[FaqRecord]) -> dict[str, tuple[str, str]]:
 
 def identical(key: str, phrasing: str) -> FaqMatch:
     """The verdict on an entry's own wording: nothing to decide."""
-    return FaqMatch(key, 1.0, True, phrasing, {"identical": 1.0})
+    return FaqMatch(key, 1.0, True, phrasing, {"own_wording": 1.0})
+
+
+def is_identical(match: FaqMatch) -> bool:
+    """Whether the verdict is `identical`'s: the question was the entry's own wording."""
+    return match.features.get("own_wording") == 1.0
 
 
 def decide_fast_path(
