@@ -72,7 +72,8 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
             first_token_timeout_s=2.0,
             timeout_s=5.0,
         ),
-        guard=GuardSettings(vault_key_file=str(tmp_path / "vault.key")),
+        # the stand-in engine's canned replies are about nothing: the relatedness gate has tests of its own
+        guard=GuardSettings(vault_key_file=str(tmp_path / "vault.key"), related=False),
         # Most tests exercise the engine's path (streaming, limits, cancellation) with arbitrary questions: the
         # engine answers whatever the FAQ does not. The answer policy's own tests use its defaults.
         policy=PolicySettings(generation="always"),

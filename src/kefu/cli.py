@@ -17,7 +17,9 @@ app.add_typer(eval_app, name="eval")
 
 @eval_app.command("answers")
 def eval_answers(
-    questions: str = typer.Argument(..., help="JSONL: {text, expect: faq:<id> | doc:<section> | decline | handoff}"),
+    questions: list[str] = typer.Argument(
+        ..., help="JSONL files: {text, expect: faq:<id> | doc:<section> | decline | handoff}"
+    ),
     as_json: bool = typer.Option(False, "--json", help="End with one JSON line of the figures"),
     tenant: str = typer.Option("default", help="The tenant whose knowledge answers"),
     database_url: str | None = typer.Option(None, help="Another database than the settings' (its knowledge)"),
@@ -31,12 +33,18 @@ def eval_answers(
     import json
     from pathlib import Path
 
-    from kefu.conversation.evaluation import evaluate_answers, fit_confidence, read_questions, reliability_plot
+    from kefu.conversation.evaluation import (
+        evaluate_answers,
+        fit_confidence,
+        fit_policy_maps,
+        read_questions,
+        reliability_plot,
+    )
     from kefu.ops.settings import Settings
     from kefu.services import build_services
 
     try:
-        qs = read_questions(questions)
+        qs = [q for path in questions for q in read_questions(path)]
     except (OSError, ValueError) as e:
         raise typer.BadParameter(str(e)) from None
     settings = Settings() if database_url is None else Settings(database_url=database_url)
@@ -46,7 +54,9 @@ def eval_answers(
         try:
             if fit is not None:
                 model = await fit_confidence(services.kb, tenant, qs, settings.kb_top_k)
-                model.fitted_on = Path(questions).name
+                services.pipeline.confidence = model
+                model = await fit_policy_maps(services.pipeline, tenant, qs)
+                model.fitted_on = " + ".join(Path(q).name for q in questions)
                 model.save(Path(fit), questions=len(qs))
                 return {"fitted": fit, "faq": model.faq_w, "doc": model.doc_w}
             return await evaluate_answers(services.pipeline, tenant, qs)
@@ -58,7 +68,8 @@ def eval_answers(
     result = asyncio.run(run())
     rows, pairs = result.pop("rows", []), result.pop("calibration", [])
     if plot is not None and pairs:
-        reliability_plot(pairs, plot, f"{Path(questions).name}: {len(pairs)} answers, ECE {result['ece']:.3f}")
+        name = " + ".join(Path(q).name for q in questions)
+        reliability_plot(pairs, plot, f"{name}: {len(pairs)} answers, ECE {result['ece']:.3f}")
     for r in [r for r in rows if r["verdict"] not in ("right", "clarified")][:show]:
         typer.echo(f"{r['verdict']:10} {r['expect']:32} {r['answered_by']:10} {r['confidence']:.2f} {r['text']}")
         typer.echo(f"{'':10} -> {r['source']}: {r['reply'][:90]!r}")

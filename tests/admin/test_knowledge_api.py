@@ -125,7 +125,7 @@ def test_unknown_tenant_and_invalid_unicode(client: TestClient) -> None:
 def test_import_parses_off_the_database_thread(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A long document takes seconds to parse and chunk; meanwhile the store's thread (on SQLite, the one every
     customer's turn goes through) stays free but for the writes. Before, the whole import ran on it."""
-    md = "\n".join(f"## 第{i}条\n\n" + f"会员在第{i}个自然月内购买的家电，可享免费上门检修。" * 8 for i in range(8000))
+    md = "\n".join(f"## 第{i}条\n\n" + f"会员在第{i}个自然月内购买的家电，可享免费上门检修。" * 8 for i in range(12000))
     settings = make_settings(tmp_path, kb_embedder="none")  # the parsing is what this test is about
     with TestClient(create_app(settings, engine=QueueEngine(), configure_logs=False), headers=ADMIN_HEADERS) as c:
         store = c.app.state.services.store
@@ -147,5 +147,5 @@ def test_import_parses_off_the_database_thread(tmp_path) -> None:  # type: ignor
             waits.append(time.perf_counter() - asked)
             time.sleep(0.02)
         took = time.perf_counter() - started
-    assert report["chunks"] == 8000 and took > 1  # long enough to have mattered
+    assert report["chunks"] == 12000 and took > 1  # long enough to have mattered
     assert max(waits) < 0.5, f"the store's thread was held {max(waits):.2f} s of a {took:.1f} s import"

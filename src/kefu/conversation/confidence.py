@@ -22,6 +22,7 @@ from kefu.knowledge.matcher import is_identical
 from kefu.knowledge.service import Lookup, Passage
 
 MODEL_PATH = Path(__file__).with_name("confidence_model.json")
+MAPS = ("faq_map", "doc_map", "clarify_map", "decline_map")
 _EPS = 1e-4
 
 
@@ -34,17 +35,23 @@ def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
 
-def faq_features(look: Lookup) -> list[float] | None:
-    """The best FAQ candidate's: the matcher's probability (logit) and its lead over the runner-up, the vector
-    cosine and its lead, whether keyword search ranks it first too, how the best document chunk compares,
-    how much of the question the entry's wordings hold; None without an FAQ candidate."""
+def candidate_features(look: Lookup, i: int) -> list[float]:
+    """FAQ candidate i's (retrieval order): the matcher's probability (logit) and its lead over the other
+    candidates, its cosine and lead, whether keyword search ranks it first, its rank, how much of the question
+    its wordings hold, how well its answer fits the question (and beside the best-fitting answer), and how
+    the best document chunk compares."""
     g = look.signals
-    if "faq_p" not in g:
-        return None
-    lead = _logit(g["faq_p"]) - _logit(g["faq_runner_p"])
-    doc_lead = (g.get("doc_cos", g["faq_cos"]) - g["faq_cos"]) * 10
-    return [_logit(g["faq_p"]), lead, g["faq_cos"] * 10, g["faq_cos_gap"] * 10, g["faq_kw_top"], doc_lead,
-            g["faq_cov"], g.get("doc_title_cov", 0.0), 1.0]  # fmt: skip
+    cands = g["faq"]
+    c = cands[i]
+    others = [o for j, o in enumerate(cands) if j != i]
+    p_lead = _logit(c["p"]) - _logit(max((o["p"] for o in others), default=0.0))
+    cos_lead = c["cos"] - max((o["cos"] for o in others), default=0.0)
+    a = c["answer_cos"] if c["answer_cos"] is not None else 0.8
+    a_best, a_second = g.get("answer_best", a), g.get("answer_second", a)
+    return [_logit(c["p"]), p_lead, c["cos"] * 10, cos_lead * 10, c["kw_top"], float(i == 0), float(i == 1),
+            c["cov"], a * 10, (a - a_best) * 10, (a_best - a_second) * 10,
+            (g.get("doc_cos", c["cos"]) - c["cos"]) * 10, g.get("doc_title_cov", 0.0), g.get("kb_cov", 1.0),
+            1.0]  # fmt: skip
 
 
 def document_features(look: Lookup) -> list[float] | None:
@@ -53,16 +60,24 @@ def document_features(look: Lookup) -> list[float] | None:
     g = look.signals
     if "doc_cos" not in g:
         return None
-    faq_cos = g.get("faq_cos", g["doc_cos"])
-    return [g["doc_cos"] * 10, _logit(g.get("faq_p", 0.0)), (g["doc_cos"] - faq_cos) * 10, math.log1p(g["doc_kw"]),
-            g["doc_cov"], g["doc_title_cov"], g.get("faq_cov", 0.0), 1.0]  # fmt: skip
+    top = g["faq"][0] if g.get("faq") else {"p": 0.0, "cos": g["doc_cos"], "cov": 0.0}
+    return [g["doc_cos"] * 10, _logit(top["p"]), (g["doc_cos"] - top["cos"]) * 10, math.log1p(g["doc_kw"]),
+            g["doc_cov"], g["doc_title_cov"], top["cov"], g.get("kb_cov", 1.0), 1.0]  # fmt: skip
 
 
 @dataclass
 class ConfidenceModel:
     # unfitted: the matcher's own probability for FAQ entries, documents never sure enough to answer alone
-    faq_w: list[float] = field(default_factory=lambda: [1.0] + [0.0] * 8)
-    doc_w: list[float] = field(default_factory=lambda: [0.0] * 7 + [-5.0])
+    faq_w: list[float] = field(default_factory=lambda: [1.0] + [0.0] * 14)
+    doc_w: list[float] = field(default_factory=lambda: [0.0] * 8 + [-5.0])
+    # each model's score mapped to the share right (isotonic, fitted on out-of-fold scores): [(score, p)]
+    faq_map: list[tuple[float, float]] = field(default_factory=list)
+    doc_map: list[tuple[float, float]] = field(default_factory=list)
+    # a clarification's chance that the entry meant is offered, a decline's that nothing answers: their raw
+    # estimates (sums of the candidates' probabilities) mapped to the share right, fitted on the policy's own
+    # clarifications and declines of the fit set
+    clarify_map: list[tuple[float, float]] = field(default_factory=list)
+    decline_map: list[tuple[float, float]] = field(default_factory=list)
     fitted_on: str = ""
 
     @classmethod
@@ -70,25 +85,85 @@ class ConfidenceModel:
         if not path.exists():
             return cls()
         raw = json.loads(path.read_text("utf-8"))
-        return cls(raw["faq"], raw["doc"], raw.get("fitted_on", ""))
+        maps = [[(float(x), float(y)) for x, y in raw.get(k, [])] for k in MAPS]
+        return cls(raw["faq"], raw["doc"], *maps, raw.get("fitted_on", ""))
 
     def save(self, path: Path = MODEL_PATH, **about: object) -> None:
-        body = {"faq": self.faq_w, "doc": self.doc_w, "fitted_on": self.fitted_on}
+        body = {
+            "faq": self.faq_w,
+            "doc": self.doc_w,
+            **{k: getattr(self, k) for k in MAPS},
+            "fitted_on": self.fitted_on,
+        }
         path.write_text(json.dumps(body | about, ensure_ascii=False, indent=1) + "\n", "utf-8")
 
-    def faq(self, look: Lookup) -> float:
-        """P(the best FAQ entry's answer is right for this question)."""
+    def faq(self, look: Lookup) -> list[float]:
+        """P(candidate i's answer is right for this question), for each FAQ candidate of `look.matches`."""
         if look.matches and is_identical(look.matches[0]):
-            return 1.0  # the entry's own wording
-        x = faq_features(look)
-        return 0.0 if x is None else _sigmoid(float(np.dot(self.faq_w, x)))
+            return [1.0]  # the entry's own wording
+        n = min(len(look.matches), len(look.signals.get("faq", [])))
+        return [
+            _mapped(self.faq_map, _sigmoid(float(np.dot(self.faq_w, candidate_features(look, i))))) for i in range(n)
+        ]
+
+    def clarified(self, offered: float) -> float:
+        """P(the entry meant is among a clarification's suggestions), from the sum of their probabilities."""
+        return _mapped(self.clarify_map, offered)
+
+    def declined(self, none_right: float) -> float:
+        """P(nothing in the knowledge base answers), from 1 - the sum of the candidates' probabilities."""
+        return _mapped(self.decline_map, none_right)
 
     def document(self, look: Lookup) -> tuple[float, Passage | None]:
         """P(the best document passage answers the question), and that passage."""
         x = document_features(look)
         if x is None or look.best_chunk is None:
             return 0.0, None
-        return _sigmoid(float(np.dot(self.doc_w, x))), look.best_chunk
+        return _mapped(self.doc_map, _sigmoid(float(np.dot(self.doc_w, x)))), look.best_chunk
+
+
+def _mapped(points: list[tuple[float, float]], score: float) -> float:
+    """The share right at this score, interpolated between the isotonic map's points (none: the score)."""
+    if not points:
+        return score
+    return float(np.interp(score, [x for x, _ in points], [y for _, y in points]))
+
+
+def fit_isotonic(
+    scores: np.ndarray, right: np.ndarray, lo: float = 0.01, hi: float = 0.99
+) -> list[tuple[float, float]]:
+    """Pool-adjacent-violators: the non-decreasing step function of the share right against the score, as
+    (mean score, share right) per block, kept within [lo, hi] (a few hundred examples prove no certainty)."""
+    order = np.argsort(scores)
+    blocks: list[list[float]] = []  # [sum of scores, sum right, count]
+    for i in order:
+        blocks.append([float(scores[i]), float(right[i]), 1.0])
+        while len(blocks) > 1 and blocks[-2][1] / blocks[-2][2] >= blocks[-1][1] / blocks[-1][2]:
+            s, r, n = blocks.pop()
+            blocks[-1] = [blocks[-1][0] + s, blocks[-1][1] + r, blocks[-1][2] + n]
+    return [(round(s / n, 5), round(min(max(r / n, lo), hi), 5)) for s, r, n in blocks]
+
+
+def fit_platt(scores: np.ndarray, right: np.ndarray) -> list[tuple[float, float]]:
+    """A smooth map (a logistic curve over the score's logit, two parameters: for a few dozen examples, where an
+    isotonic map would overfit), sampled at 21 points for `_mapped`."""
+    x = np.column_stack([[_logit(float(v)) for v in scores], np.ones(len(scores))])
+    a, b = fit_logistic(x, right, l2=1.0)
+    grid = np.linspace(0.01, 0.99, 21)
+    return [(round(float(g), 4), round(min(max(_sigmoid(a * _logit(float(g)) + b), 0.01), 0.99), 4)) for g in grid]
+
+
+def fit_calibrated(x: np.ndarray, y: np.ndarray, folds: int = 5, l2: float = 0.3, seed: int = 0) -> tuple[list, list]:
+    """A logistic model on all of (x, y), and the isotonic map of its out-of-fold scores to the share right:
+    the map is fitted on scores the model gave examples it had not seen, as it will in service."""
+    fold = np.random.default_rng(seed).integers(0, folds, len(y))
+    oof = np.zeros(len(y))
+    for f in range(folds):
+        train = fold != f
+        if 0 < y[train].sum() < train.sum():
+            w = np.asarray(fit_logistic(x[train], y[train], l2=l2))
+            oof[~train] = 1 / (1 + np.exp(-np.clip(x[~train] @ w, -40, 40)))
+    return fit_logistic(x, y, l2=l2), fit_isotonic(oof, y)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50) -> list[float]:

@@ -7,7 +7,7 @@ A line: {"text": "...", "expect": "faq:<id>" | "doc:<section title>" | "decline"
   its facts); clarified when the entry is among a clarification's suggestions.
 - doc: right when answered from a passage of that section (quoted, or generated from it first).
 - decline: right when declined honestly or handed to a person. handoff: right when handed off.
-- degenerate: a reply the loop check (guard/output/degenerate.py) calls a loop or a recital, whatever else.
+- degenerate: a generated reply the loop check (guard/output/degenerate.py) calls a loop or a recital.
 
 The summary's shares are between 0 and 1; `confidence` pairs every answer's confidence with whether it was
 right, for the calibration error. `fit` fits the confidence model (conversation/confidence.py) on a set's
@@ -26,10 +26,11 @@ import numpy as np
 
 from kefu.conversation.confidence import (
     ConfidenceModel,
+    candidate_features,
     document_features,
     expected_calibration_error,
-    faq_features,
-    fit_logistic,
+    fit_calibrated,
+    fit_platt,
 )
 from kefu.conversation.handoff import handoff_ask
 from kefu.conversation.pipeline import Pipeline
@@ -40,6 +41,9 @@ from kefu.knowledge.service import KnowledgeBase
 from kefu.knowledge.text import bigrams
 
 ANSWERED = ("faq", "document", "cache")
+# the replies whose confidence is a probability of being right: answers, clarifications (the entry meant is
+# offered) and declines (nothing in the knowledge base answers)
+CALIBRATED = (*ANSWERED, "clarify", "decline")
 
 
 @dataclass(frozen=True)
@@ -86,10 +90,10 @@ def _carries(reply: str, answer: str) -> bool:
 
 def sort_reply(q: Question, reply: Reply, answers: dict[str, str]) -> str:
     """right | clarified | wrong | degenerate."""
-    if degenerate(reply.text) is not None:
-        return "degenerate"
     by, first = reply.answered_by, (reply.sources[0] if reply.sources else None)
-    generated = ":" in by
+    generated = ":" in by  # the engine wrote it ("<backend>:<model>"); kefu's own texts are not checked
+    if generated and degenerate(reply.text) is not None:
+        return "degenerate"
     if q.kind == "handoff":
         return "right" if reply.handed_off else "wrong"
     if q.kind == "decline":
@@ -120,10 +124,14 @@ async def evaluate_answers(pipeline: Pipeline, tenant: str, questions: Iterable[
         rows.append({"text": q.text, "expect": q.expect, "verdict": verdict, "answered_by": reply.answered_by,
                      "confidence": round(reply.confidence, 4), "handed_off": reply.handed_off,
                      "source": reply.sources[0].id if reply.sources else None, "reply": reply.text[:200]})  # fmt: skip
-        if reply.answered_by in ANSWERED or ":" in reply.answered_by:
+        if reply.answered_by in CALIBRATED or ":" in reply.answered_by:  # hand-offs and small talk are not guesses
             conf.append(reply.confidence)
-            right.append(verdict == "right")
+            right.append(verdict in ("right", "clarified"))
     return summarise(rows, conf, right)
+
+
+def _share(flags: list[bool]) -> float:
+    return round(sum(flags) / len(flags), 4) if flags else 0.0
 
 
 def summarise(rows: list[dict], conf: list[float], right: list[bool]) -> dict:
@@ -145,8 +153,10 @@ def summarise(rows: list[dict], conf: list[float], right: list[bool]) -> dict:
         "decline_right": share("decline", "right"),
         "handoff_right": share("handoff", "right"),
         "degenerate": sum(r["verdict"] == "degenerate" for r in rows),
-        "answered": len(conf),
-        "answered_right": round(sum(right) / len(right), 4) if right else 0.0,
+        "answered": sum(r["answered_by"] in ANSWERED or ":" in r["answered_by"] for r in rows),
+        "answered_right": _share(
+            [r["verdict"] == "right" for r in rows if r["answered_by"] in ANSWERED or ":" in r["answered_by"]]
+        ),
         "ece": round(expected_calibration_error(conf, right), 4),
         "counts": {k: dict(v) for k, v in sorted(by_kind.items())},
         "rows": rows,
@@ -154,26 +164,27 @@ def summarise(rows: list[dict], conf: list[float], right: list[bool]) -> dict:
     }
 
 
-async def fit_confidence(kb: KnowledgeBase, tenant: str, questions: list[Question], k: int = 3) -> ConfidenceModel:
-    """The confidence model fitted on a labelled set's lookups: the FAQ model on every question with an FAQ
-    candidate (right: the candidate is the expected entry), the document model on every question with a
+async def fit_confidence(kb: KnowledgeBase, tenant: str, questions: Iterable[Question], k: int = 3) -> ConfidenceModel:
+    """The confidence model fitted on a labelled set's lookups: the FAQ model on every FAQ candidate of every
+    question (right: the candidate is the expected entry), the document model on every question with a
     document candidate (right: it is from the expected section)."""
     xf, yf, xd, yd = [], [], [], []
     for q in questions:
         if handoff_ask(q.text) is not None:
             continue  # handed off before the knowledge base is asked
         look = await kb.lookup(tenant, q.text, k)
-        if (x := faq_features(look)) is not None and not is_identical(look.matches[0]):
-            xf.append(x)
-            yf.append(float(q.expect == f"faq:{look.matches[0].id}"))
+        if look.matches and not is_identical(look.matches[0]):
+            for i, m in enumerate(look.matches[: len(look.signals.get("faq", []))]):
+                xf.append(candidate_features(look, i))
+                yf.append(float(q.expect == f"faq:{m.id}"))
         if (x := document_features(look)) is not None and look.best_chunk is not None:
             xd.append(x)
             yd.append(float(q.kind == "doc" and in_section(look.best_chunk.section, q.target)))
     model = ConfidenceModel()
     if xf and 0 < sum(yf) < len(yf):
-        model.faq_w = fit_logistic(np.asarray(xf), np.asarray(yf), l2=0.3)
+        model.faq_w, model.faq_map = fit_calibrated(np.asarray(xf), np.asarray(yf))
     if xd and 0 < sum(yd) < len(yd):
-        model.doc_w = fit_logistic(np.asarray(xd), np.asarray(yd), l2=0.3)
+        model.doc_w, model.doc_map = fit_calibrated(np.asarray(xd), np.asarray(yd))
     return model
 
 
@@ -207,3 +218,18 @@ def reliability_plot(pairs: list[tuple[float, bool]], path: str | Path, title: s
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+async def fit_policy_maps(pipeline: Pipeline, tenant: str, questions: list[Question]) -> ConfidenceModel:
+    """The clarification and decline maps of the pipeline's confidence model, fitted on what its policy does
+    with the fit set (their raw estimates against whether they were right); the rest of the model as it is."""
+    model = pipeline.confidence
+    model.clarify_map, model.decline_map = [], []  # raw estimates while the maps are fitted
+    rows = (await evaluate_answers(pipeline, tenant, questions))["rows"]
+    for kind, attr in (("clarify", "clarify_map"), ("decline", "decline_map")):
+        mine = [r for r in rows if r["answered_by"] == kind]
+        if mine:
+            conf = np.asarray([r["confidence"] for r in mine])
+            ok = np.asarray([float(r["verdict"] in ("right", "clarified")) for r in mine])
+            setattr(model, attr, fit_platt(conf, ok))
+    return model

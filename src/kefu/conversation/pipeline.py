@@ -13,10 +13,12 @@ from kefu.conversation.confidence import ConfidenceModel
 from kefu.conversation.delivery import CacheKey, Clock, Fallback, Opened, Outcome, deliver, text, timed
 from kefu.conversation.handoff import handoff_ask
 from kefu.conversation.policy import (
+    DOC_PREFIX,
     SMALL_TALK,
     BotPolicy,
     Decision,
     PolicyState,
+    Suggestion,
     clarification,
     decide,
     decline,
@@ -25,7 +27,6 @@ from kefu.conversation.policy import (
     pending_notice,
     pick,
     quote,
-    suggestions_for,
 )
 from kefu.conversation.prompt import build_prompt
 from kefu.conversation.sessions import LocalSessionLocks, SessionLocks
@@ -33,7 +34,7 @@ from kefu.conversation.types import Reply, Source, Turn
 from kefu.engines.base import Engine, StreamStats
 from kefu.engines.factory import sampling
 from kefu.guard.service import Guard
-from kefu.knowledge.service import KnowledgeBase, Lookup, Passage
+from kefu.knowledge.service import KnowledgeBase, Passage
 from kefu.ops import metrics
 from kefu.ops.logging import session_id_var
 from kefu.ops.settings import Settings
@@ -105,16 +106,14 @@ class Pipeline:
         if ctx.mode == "pending":
             return Outcome(text(pending_notice(policy, zh)), "handoff", [], 1.0, handed_off=True)
 
-        # 3. One of the last clarification's suggestions picked (its button, number or words): that entry's
-        #    answer; the pick is kept as a labelled pair for the matcher.
+        # 3. One of the last clarification's suggestions picked (its button, number or words): that FAQ entry's
+        #    answer, or that document section quoted; an FAQ pick is kept as labelled pairs for the matcher.
         version = await self.kb.version(turn.tenant)
-        chosen = pick(question, state.suggest)
-        if chosen is not None and (entry := await self.kb.entry(turn.tenant, chosen.id, version)) is not None:
-            labels = [(s.id, int(s.id == chosen.id)) for s in state.suggest]
-            self.store.submit(self.store.record_match_labels, turn.tenant, state.asked, labels, "clarify_pick")
+        if (chosen := pick(question, state.suggest)) is not None and (
+            picked := await self._picked(turn, chosen, state, version)
+        ) is not None:
             metrics.POLICY.labels("picked").inc()
-            return Outcome(text(entry.faq_answer or ""), "faq", [_source(p) for p in entry.passages], 1.0,
-                           state=PolicyState().dump())  # fmt: skip
+            return picked
 
         # 4. A customer who asks for a person (转人工, human please), or is angry, gets one at once.
         if (ask := handoff_ask(question)) is not None:
@@ -141,7 +140,7 @@ class Pipeline:
 
         # 8. The policy: an answer it is sure of (the FAQ entry, a document's sentences quoted, or the engine
         #    writing from the sources), else a clarification, an honest decline or a person.
-        generate = generation_on(policy, turn.text, self.engine.backend == "llamacpp")
+        generate = generation_on(policy, self.engine.backend == "llamacpp")
         decision = decide(turn.text, look, policy, state, self.confidence, generate=generate)
         metrics.POLICY.labels(decision.action).inc()
         if decision.action != "generate":
@@ -157,12 +156,12 @@ class Pipeline:
         deltas = timed(
             self.engine.stream(messages, self.params, stats), opened.clock, cfg.first_token_timeout_s, cfg.timeout_s
         )
-        fallback = _fallback(decision, turn.text, question, look, policy, state)
+        fallback = _fallback(decision, turn.text, question, policy, state)
         grounds = [bot.system_prompt, *(p.title + "\n" + p.text for p in passages)]
         customer_said = [question, *(c for role, c in history if role == "user")]
         check = self.guard.reply_filter(
             question, grounds, customer_said, lambda partial: _stand_in(turn.text, fallback.text, partial, "guard"),
-            instructions=bot.system_prompt,
+            instructions=bot.system_prompt, relatedness=await self.kb.relatedness(turn.tenant, look, version),
         )  # fmt: skip
         return Outcome(
             check(deltas) if check is not None else deltas, f"{self.engine.backend}:{self.engine.model}", sources,
@@ -170,6 +169,21 @@ class Pipeline:
             stand_in=lambda partial: _stand_in(turn.text, fallback.text, partial, "engine"), state=PolicyState().dump(),
             fallback=fallback,
         )  # fmt: skip
+
+    async def _picked(self, turn: Turn, chosen: Suggestion, state: PolicyState, version: int) -> Outcome | None:
+        """The answer to a picked suggestion; None when its entry or chunk is gone (an edit since)."""
+        fresh = PolicyState().dump()
+        if chosen.id.startswith(DOC_PREFIX):
+            chunk = await self.kb.chunk(turn.tenant, chosen.id.removeprefix(DOC_PREFIX), version)
+            if chunk is None:
+                return None
+            return Outcome(text(quote(state.asked or turn.text, chunk)), "document", [_source(chunk)], 1.0, state=fresh)
+        entry = await self.kb.entry(turn.tenant, chosen.id, version)
+        if entry is None:
+            return None
+        labels = [(s.id, int(s.id == chosen.id)) for s in state.suggest if not s.id.startswith(DOC_PREFIX)]
+        self.store.submit(self.store.record_match_labels, turn.tenant, state.asked, labels, "clarify_pick")
+        return Outcome(text(entry.faq_answer or ""), "faq", [_source(p) for p in entry.passages], 1.0, state=fresh)
 
 
 def _decided(
@@ -206,7 +220,7 @@ def _handoff(
                    handoff=reason, state=PolicyState().dump())  # fmt: skip
 
 
-def _fallback(d: Decision, said: str, question: str, look: Lookup, policy: BotPolicy, state: PolicyState) -> Fallback:
+def _fallback(d: Decision, said: str, question: str, policy: BotPolicy, state: PolicyState) -> Fallback:
     """What replaces a generated reply that failed (the engine, or the gate) before any of it was sent: the
     FAQ answer it was written from when that is sure enough, the document's sentences, else a clarification
     (its suggestions picked like any other), else the honest decline."""
@@ -215,9 +229,9 @@ def _fallback(d: Decision, said: str, question: str, look: Lookup, policy: BotPo
         return Fallback(d.faq.text, "faq")
     if d.passage is not None and d.confidence >= policy.threshold:
         return Fallback(quote(said, d.passage), "document")
-    if d.confidence >= policy.clarify_threshold and (suggestions := suggestions_for(look)):
-        asked = PolicyState(list(suggestions), question, state.failed + 1).dump()
-        return Fallback(clarification(suggestions, zh), "clarify", suggestions, asked)
+    if d.suggestions:
+        asked = PolicyState(list(d.suggestions), question, state.failed + 1).dump()
+        return Fallback(clarification(d.suggestions, zh), "clarify", d.suggestions, asked)
     return Fallback(decline(zh), "decline", (), PolicyState([], "", state.failed + 1).dump())
 
 

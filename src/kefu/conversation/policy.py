@@ -99,12 +99,13 @@ class Decision:
     reason: str = ""  # a hand-off's: "request" | "complaint" | "failed_turns" | "low_confidence"
 
 
-def generation_on(policy: BotPolicy, question: str, embedded_engine: bool) -> bool:
-    """ "auto": on, except for Chinese questions to the embedded SmolLM2-135M (its Chinese replies were
-    nonsense: docs/benchmarks.md, the answer-policy section)."""
+def generation_on(policy: BotPolicy, embedded_engine: bool) -> bool:
+    """ "auto": on for the company's own engine, off for the embedded SmolLM2-135M, whose replies were wrong or
+    loops in 18 of 20 English questions and nearly all Chinese ones (docs/policy.md): with it, customers get
+    FAQ answers, quoted documents, clarifications and set replies to small talk."""
     if policy.generation != "auto":
         return policy.generation in ("on", "always")
-    return not (embedded_engine and is_chinese(question))
+    return not embedded_engine
 
 
 def decide(
@@ -115,38 +116,54 @@ def decide(
     in the knowledge base looks relevant but not enough to answer from)."""
     if (talk := small_talk(question)) is not None:  # 你好 / 谢谢 / 再见: the engine's own words, or a set reply
         return Decision("generate" if generate else "small_talk", 1.0, reason=talk)
-    p_faq = model.faq(look)
+    ps = model.faq(look)  # per FAQ candidate
+    ranked = sorted(range(len(ps)), key=lambda i: -ps[i])
+    p_faq = ps[ranked[0]] if ps else 0.0
+    entry = look.faq_passages.get(look.matches[ranked[0]].id) if ps else None
     p_doc, chunk = model.document(look)
-    if look.faq is not None and look.faq_answer is not None and p_faq >= policy.threshold:
-        return Decision("faq", p_faq, faq=look.best_faq)
-    if chunk is not None and p_doc >= policy.threshold and p_doc >= p_faq:
-        return Decision("generate" if generate else "document", p_doc, passage=chunk)
-    if look.best_faq is not None and p_faq >= policy.threshold:
-        # the matcher's best entry is right often enough though the fast path held back (margin): the engine
-        # writes from the sources, or the entry's answer stands as it is
-        return Decision("generate" if generate else "faq", p_faq, faq=look.best_faq)
+    # what a clarification would offer (the best FAQ questions, the document section), surest first
+    offers = [(ps[i], Suggestion(look.matches[i].id, look.questions[look.matches[i].id])) for i in ranked
+              if ps[i] >= SUGGEST_MIN] if p_faq >= policy.clarify_threshold else []  # fmt: skip
+    if chunk is not None and p_doc >= policy.clarify_threshold:
+        offers.append((p_doc, Suggestion(DOC_PREFIX + chunk.id, section_of(chunk))))
+    suggestions = tuple(s for _, s in sorted(offers, key=lambda o: -o[0])[:3])
+    if entry is not None and p_faq >= policy.threshold and p_faq >= p_doc:
+        fast = look.faq is not None and look.faq.id == entry.id  # the matcher's own "same question"
+        action = "faq" if fast or not generate else "generate"
+        return Decision(action, p_faq, faq=entry, suggestions=suggestions)
+    if chunk is not None and p_doc >= policy.threshold:
+        return Decision("generate" if generate else "document", p_doc, passage=chunk, suggestions=suggestions)
+    if (
+        entry is not None
+        and suggestions
+        and suggestions[0].id == entry.id
+        and question_key(question) == question_key(suggestions[0].question)
+    ):  # asked in the entry's own words (shared with another entry's wordings): offering it back is no help
+        return Decision("faq", p_faq, faq=entry, suggestions=suggestions)
     if policy.generation == "always":  # the operator's choice: the engine answers whatever the FAQ does not
-        return Decision("generate", max(p_faq, p_doc), faq=look.best_faq, passage=chunk)
-    suggestions = suggestions_for(look) if p_faq >= policy.clarify_threshold else ()
-    failing = state.failed + 1 >= policy.failed_turns_handoff
-    if suggestions and not failing:
-        return Decision("clarify", p_faq, suggestions=suggestions)
-    if failing:
+        return Decision("generate", max(p_faq, p_doc), faq=entry, passage=chunk, suggestions=suggestions)
+    # A clarification is right when the entry meant is among its suggestions; a decline when none of the
+    # candidates is (at most one is: the probabilities add up).
+    offered = model.clarified(min(sum(p for p, _ in sorted(offers, key=lambda o: -o[0])[:3]), 0.99))
+    none_right = model.declined(max(1.0 - sum(ps) - p_doc, 0.01))
+    if state.failed + 1 >= policy.failed_turns_handoff:  # the second turn in a row without an answer: a person
         return Decision("handoff", max(p_faq, p_doc), suggestions=suggestions, reason="failed_turns")
-    if p_doc >= policy.clarify_threshold:
-        # a document looks relevant, not enough to quote, and has no questions to offer: a person answers
-        return Decision("handoff", p_doc, reason="low_confidence")
-    return Decision("decline", 1.0 - max(p_faq, p_doc))
+    if suggestions:
+        return Decision("clarify", offered, suggestions=suggestions)
+    # nothing good enough: said honestly, with a person offered (转人工)
+    return Decision("decline", none_right)
 
 
-# An FAQ entry beside the best one is offered when the matcher gives it at least this.
-SUGGEST_MIN = 0.1
+# An FAQ entry beside the best one is offered when it is at least this likely to be the one.
+SUGGEST_MIN = 0.05
+# A suggestion that is a document section, not an FAQ entry: "doc:<chunk id>"; picking it quotes the chunk.
+DOC_PREFIX = "doc:"
 
 
-def suggestions_for(look: Lookup) -> tuple[Suggestion, ...]:
-    """The best FAQ candidate and the next ones the matcher does not rule out, at most three."""
-    keep = [m for i, m in enumerate(look.matches) if i == 0 or m.score >= SUGGEST_MIN]
-    return tuple(Suggestion(m.id, look.questions[m.id]) for m in keep[:3])
+def section_of(chunk: Passage) -> str:
+    """A document chunk as a clarification offers it: its section's title, and the document's."""
+    title = chunk.section.split(">")[-1].strip() or chunk.title
+    return f"{title}（{chunk.document.rsplit('.', 1)[0]}）" if chunk.document else title
 
 
 _SMALL_TALK = re.compile(
@@ -242,14 +259,17 @@ def quote(question: str, passage: Passage, limit: int = 160) -> str:
         chosen.append((-neg_i, s))
         size += len(s)
     body = "".join(s for _, s in sorted(chosen))
-    where = passage.title or passage.document
+    document = passage.document.rsplit(".", 1)[0] if passage.document else passage.title
+    section = passage.section.split(">")[-1].strip()
+    where = f"《{document}》" + (f"“{section}”一节" if section and section != document else "")
     if is_chinese(question):
-        return f"根据《{where}》：“{body}”"
-    return f"From “{where}” (in Chinese): “{body}”"
+        return f"根据{where}：“{body}”"
+    return f"From {where} (in Chinese): “{body}”"
 
 
 # What the customer reads, (zh, en).
 CLARIFY = ("您是想问以下哪个问题？请点选或回复序号：", "Did you mean one of these? Tap one or reply with its number:")
+CLARIFY_ONE = ("您是想问这个吗？请点选或回复 1：", "Did you mean this? Tap it or reply 1:")
 DECLINE = (
     "抱歉，这个问题我们的知识库里暂时没有答案，我不想随便回答误导您。您可以换个说法再问，或回复“转人工”由人工客服为您解答。",
     "Sorry, our knowledge base doesn't cover this, and I'd rather not guess. You can rephrase the question, or "
@@ -308,7 +328,7 @@ def pending_notice(policy: BotPolicy, zh: bool, now: datetime | None = None) -> 
 
 def clarification(suggestions: tuple[Suggestion, ...], zh: bool) -> str:
     """The clarification as text: numbered lines, for channels without buttons (and /v1 clients)."""
-    lines = [CLARIFY[0 if zh else 1]]
+    lines = [(CLARIFY if len(suggestions) > 1 else CLARIFY_ONE)[0 if zh else 1]]
     lines += [f"{i}. {s.question}" for i, s in enumerate(suggestions, 1)]
     return "\n".join(lines)
 

@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -103,10 +103,11 @@ class Lookup:
     # what a clarification offers
     matches: list[FaqMatch] = field(default_factory=list)
     questions: dict[str, str] = field(default_factory=dict)
+    faq_passages: dict[str, Passage] = field(default_factory=dict)  # the candidates of `matches`
     # the document chunks among `passages`: id -> (vector cosine, bm25 score), None where that index missed it
     chunk_scores: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
-    # what the best FAQ candidate and the best chunk have for them (TenantIndex._signals), for the confidence
-    signals: dict[str, float] = field(default_factory=dict)
+    # what each FAQ candidate and the best chunk have for them (TenantIndex._signals), for the confidence
+    signals: dict = field(default_factory=dict)
     best_chunk: Passage | None = None
 
 
@@ -149,11 +150,14 @@ class TenantIndex:
         opts = {"fusion": fusion, "weights": weights}
         self.faq_retriever: HybridRetriever | None = None
         self.chunk_retriever: HybridRetriever | None = None
+        # each FAQ entry's question and answer as one passage: how well an entry's answer fits the question, a
+        # signal of the answer policy's confidence independent of the matcher's question-to-question view
+        self.answer_vectors: VectorIndex | None = None
         self._faq_sig = [(r.key, r.question, tuple(r.similar), r.answer) for r in faqs]
         self._chunk_sig = list(self.chunks)  # a chunk's id changes whenever its document is replaced
         same = previous is not None and previous.embedder is embedder and previous._opts == opts
         if same and previous._faq_sig == self._faq_sig:
-            self.faq_retriever, faqs = previous.faq_retriever, []
+            self.faq_retriever, self.answer_vectors, faqs = previous.faq_retriever, previous.answer_vectors, []
         if same and previous._chunk_sig == self._chunk_sig:
             self.chunk_retriever, chunks = previous.chunk_retriever, []
         self._opts = opts
@@ -163,6 +167,12 @@ class TenantIndex:
             # the vector side compares the question with the entries' phrasings (query-query cosines)
             vec = VectorIndex.build([t for t in texts if t.kind == "question"], embedder) if embedder else None
             self.faq_retriever = HybridRetriever(kw, vec, embedder, **opts)  # type: ignore[arg-type]
+            if embedder is not None:
+                answers = [IndexedText(r.key, _answer_text(r), "chunk") for r in faqs]
+                self.answer_vectors = VectorIndex.build(answers, embedder)
+        self._answer_row = {t.doc_id: i for i, t in enumerate(self.answer_vectors.texts)} if self.answer_vectors else {}
+        # every bigram the knowledge base holds: a question mostly made of others is likely about something else
+        self._vocabulary = _vocabulary(self.faqs.values(), self.chunks.values())
         if chunks:
             texts = [IndexedText(k, _chunk_text(c), "chunk") for k, c in self.chunks.items()]
             kw = KeywordIndex(texts, tokenizer=_cached_tokens)
@@ -215,27 +225,34 @@ class TenantIndex:
             others = [self.matcher.match(question, self.faqs[c.id], query_vector=qv) for c in faq_c[1:3]]
             look.matches = [best, *others]  # in retrieval order: the best candidate first
             look.questions = {m.id: self.faqs[m.id].question for m in look.matches}
+            look.faq_passages = {c.id: self._faq_passage(c) for c in faq_c[:3]}
         look.signals = self._signals(question, look, faq_c, chunk_c)
         return look
 
     def _signals(self, question: str, look: Lookup, faq_c: list[Candidate], chunk_c: list[Candidate]) -> dict:
-        """What the answer policy's confidence reads (conversation/confidence.py): for the best FAQ candidate
-        and the best document chunk, how close they are (cosines, keyword scores, the matcher) and how much of
-        the question's words they hold."""
+        """What the answer policy's confidence reads (conversation/confidence.py): for each FAQ candidate (in
+        `look.matches`' order) and the best document chunk, how close they are (the matcher, cosines, keyword
+        ranks, how well an entry's answer fits) and how much of the question's words they hold."""
         q = textmod.bigrams(question)
 
         def covered(text: str) -> float:
             return len(q & textmod.bigrams(text)) / len(q) if q else 0.0
 
-        out: dict[str, float] = {}
+        out: dict = {"kb_cov": len(q & self._vocabulary) / len(q) if q else 0.0}
         if faq_c:
-            top, runner = look.matches[0].score, max((m.score for m in look.matches[1:]), default=0.0)
-            r = self.faqs[faq_c[0].id]
-            cos = [c.vector_score or 0.0 for c in faq_c[:2]] + [0.0]
-            out |= {
-                "faq_p": top, "faq_runner_p": runner, "faq_cos": cos[0], "faq_cos_gap": cos[0] - cos[1],
-                "faq_kw_top": float(faq_c[0].keyword_rank == 1), "faq_cov": covered(" ".join([r.question, *r.similar])),
-            }  # fmt: skip
+            fits = None
+            if self.answer_vectors is not None and look.vector is not None and len(self.answer_vectors) > 1:
+                fits = self.answer_vectors.row_scores(look.vector)  # one row per entry
+                best, second = np.partition(fits, -2)[-2:][::-1]
+                out |= {"answer_best": float(best), "answer_second": float(second)}
+            out["faq"] = [
+                {
+                    "p": m.score, "cos": c.vector_score or 0.0, "kw_top": float(c.keyword_rank == 1),
+                    "cov": covered(" ".join([self.faqs[c.id].question, *self.faqs[c.id].similar])),
+                    "answer_cos": float(fits[self._answer_row[c.id]]) if fits is not None else None,
+                }
+                for m, c in zip(look.matches, faq_c, strict=False)
+            ]  # fmt: skip
         if chunk_c:
             ch = self.chunks[chunk_c[0].id]
             look.best_chunk = self._chunk_passage(chunk_c[0])
@@ -254,8 +271,9 @@ class TenantIndex:
         match = identical(key, phrasing)
         passage = Passage(r.key, "faq", r.question, r.answer, 1.0, section=r.category)
         return Lookup(
-            [passage], self.version, match, r.answer, passage, 1.0, matches=[match], questions={key: r.question}
-        )
+            [passage], self.version, match, r.answer, passage, 1.0, matches=[match], questions={key: r.question},
+            faq_passages={key: passage},
+        )  # fmt: skip
 
     def _keyword_only(self) -> TenantIndex:
         """This index without its vectors (the same keyword indexes) and with the text-only matcher."""
@@ -275,6 +293,34 @@ class TenantIndex:
     def _faq_passage(self, c: Candidate) -> Passage:
         r = self.faqs[c.id]
         return Passage(r.key, "faq", r.question, r.answer, round(c.score, 4), section=r.category)
+
+    def relatedness(
+        self, question_vector: np.ndarray | None, source_ids: Sequence[str]
+    ) -> Callable[[str], tuple[float, float]] | None:
+        """How close a text (a generated reply's beginning) is to the question (query-passage cosine) and to the
+        closest of these sources (passage-passage: FAQ entries' question + answer, chunks); None without vectors."""
+        if self.embedder is None or question_vector is None:
+            return None
+        rows = []
+        for index in (self.answer_vectors, self.chunk_retriever.vector if self.chunk_retriever else None):
+            if index is not None:
+                rows += [index.matrix[i] for i, t in enumerate(index.texts) if t.doc_id in source_ids]
+        sources = np.asarray(rows, dtype=np.float32) if rows else None
+        qv = np.asarray(question_vector, dtype=np.float32)
+        embedder = self.embedder
+
+        def related(text: str) -> tuple[float, float]:
+            v = np.asarray(embedder.embed([text], "passage")[0], dtype=np.float32)
+            v = v / (np.linalg.norm(v) or 1.0)
+            return float(v @ qv / (np.linalg.norm(qv) or 1.0)), float(
+                (sources @ v).max()
+            ) if sources is not None else 0.0
+
+        return related
+
+    def chunk(self, chunk_id: str) -> Passage | None:
+        """A document chunk by id (a clarification's document suggestion picked), None if it is gone."""
+        return self._chunk_passage(Candidate(chunk_id, 1.0)) if chunk_id in self.chunks else None
 
     def _chunk_passage(self, c: Candidate) -> Passage:
         ch = self.chunks[c.id]
@@ -314,6 +360,21 @@ def _embedding_failed(what: str, e: Exception, *, where: str) -> None:
         return
     _last_warned[key] = now
     log.warning("embedding failed: %s", what, extra={"error": str(e), "repeats_logged_every_s": EMBEDDING_WARN_EVERY_S})
+
+
+def _answer_text(r: FaqRecord) -> str:
+    """An FAQ entry as one passage (its question and answer): how well its answer fits a question."""
+    return f"{r.question}\n{r.answer}"
+
+
+def _vocabulary(faqs: Iterable[FaqRecord], chunks: Iterable[ChunkRecord]) -> frozenset[str]:
+    words: set[str] = set()
+    for r in faqs:
+        for t in (r.question, *r.similar, r.answer):
+            words |= textmod.bigrams(t)
+    for c in chunks:
+        words |= textmod.bigrams(c.section + "\n" + c.text)
+    return frozenset(words)
 
 
 def _relevant(c: Candidate) -> bool:
@@ -385,6 +446,16 @@ class KnowledgeBase:
 
     async def entry(self, tenant_id: str, key: str, version: int | None = None) -> Lookup | None:
         return (await self.index(tenant_id, version)).entry(key)
+
+    async def chunk(self, tenant_id: str, chunk_id: str, version: int | None = None) -> Passage | None:
+        return (await self.index(tenant_id, version)).chunk(chunk_id)
+
+    async def relatedness(
+        self, tenant_id: str, look: Lookup, version: int | None = None
+    ) -> Callable[[str], tuple[float, float]] | None:
+        """`TenantIndex.relatedness` for a lookup's question and passages."""
+        idx = await self.index(tenant_id, version if version is not None else look.version)
+        return idx.relatedness(look.vector, [p.id for p in look.passages])
 
     async def search(self, tenant_id: str, question: str, k: int = 5) -> list[Passage]:
         if k <= 0:
@@ -503,7 +574,7 @@ class KnowledgeBase:
             if isinstance(self.embedder, CachedEmbedder):
                 questions = [t.text for t in faq_texts(faqs) if t.kind == "question"]
                 embedded += embed_in_steps(self.embedder, self.store, "query", questions, self._stop)
-                passages = [_chunk_text(c) for c in chunks]
+                passages = [_chunk_text(c) for c in chunks] + [_answer_text(r) for r in faqs]
                 embedded += embed_in_steps(self.embedder, self.store, "passage", passages, self._stop)
             idx = TenantIndex(snap.version, faqs, chunks, self.embedder, previous=previous, **opts)
         except BuildStopped:

@@ -50,14 +50,17 @@ class GuardSettings(BaseModel):
     injection: bool = True
     # "sentence": each sentence of a generated reply is checked before it is sent; "off": no output check.
     output: Literal["sentence", "off"] = "sentence"
+    # a generated reply's beginning must be about the question or its sources (one embedding per reply; the
+    # first sentences are held until 16 characters can be judged)
+    related: bool = True
 
 
 class PolicySettings(BaseModel):
     """The answer policy's defaults (conversation/policy.py); a bot profile may set its own."""
 
-    # "auto": the engine writes replies unless it is the embedded SmolLM2 and the question is Chinese (its
-    # Chinese was nonsense in 9 replies of 10: docs/benchmarks.md); "off": FAQ answers, quoted document
-    # sentences, clarifications and hand-offs only; "always": the engine answers whatever no FAQ entry or
+    # "auto": the engine writes replies from the sources unless it is the embedded SmolLM2-135M (wrong or looping
+    # in 18 of 20 English replies and nearly all Chinese ones: docs/policy.md); "off": FAQ answers, quoted
+    # document sentences, clarifications and hand-offs only; "always": the engine answers whatever no FAQ entry or
     # document is sure to (the policy's clarifications and declines off; the output gate still checks).
     generation: Literal["on", "off", "auto", "always"] = "auto"
     # Under the answer threshold (the bot's confidence_threshold), a clarification offers the best FAQ entries
