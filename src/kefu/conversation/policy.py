@@ -126,7 +126,8 @@ def decide(
               if ps[i] >= SUGGEST_MIN] if p_faq >= policy.clarify_threshold else []  # fmt: skip
     if chunk is not None and p_doc >= policy.clarify_threshold:
         offers.append((p_doc, Suggestion(DOC_PREFIX + chunk.id, section_of(chunk))))
-    suggestions = tuple(s for _, s in sorted(offers, key=lambda o: -o[0])[:3])
+    offers = sorted(offers, key=lambda o: -o[0])[:3]
+    suggestions = tuple(s for _, s in offers)
     if entry is not None and p_faq >= policy.threshold and p_faq >= p_doc:
         fast = look.faq is not None and look.faq.id == entry.id  # the matcher's own "same question"
         action = "faq" if fast or not generate else "generate"
@@ -144,7 +145,7 @@ def decide(
         return Decision("generate", max(p_faq, p_doc), faq=entry, passage=chunk, suggestions=suggestions)
     # A clarification is right when the entry meant is among its suggestions; a decline when none of the
     # candidates is (at most one is: the probabilities add up).
-    offered = model.clarified(min(sum(p for p, _ in sorted(offers, key=lambda o: -o[0])[:3]), 0.99))
+    offered = model.clarified(min(sum(p for p, _ in offers), 0.99))
     none_right = model.declined(max(1.0 - sum(ps) - p_doc, 0.01))
     if state.failed + 1 >= policy.failed_turns_handoff:  # the second turn in a row without an answer: a person
         return Decision("handoff", max(p_faq, p_doc), suggestions=suggestions, reason="failed_turns")

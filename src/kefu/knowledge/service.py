@@ -104,8 +104,6 @@ class Lookup:
     matches: list[FaqMatch] = field(default_factory=list)
     questions: dict[str, str] = field(default_factory=dict)
     faq_passages: dict[str, Passage] = field(default_factory=dict)  # the candidates of `matches`
-    # the document chunks among `passages`: id -> (vector cosine, bm25 score), None where that index missed it
-    chunk_scores: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     # what each FAQ candidate and the best chunk have for them (TenantIndex._signals), for the confidence
     signals: dict = field(default_factory=dict)
     best_chunk: Passage | None = None
@@ -170,7 +168,6 @@ class TenantIndex:
             if embedder is not None:
                 answers = [IndexedText(r.key, _answer_text(r), "chunk") for r in faqs]
                 self.answer_vectors = VectorIndex.build(answers, embedder)
-        self._answer_row = {t.doc_id: i for i, t in enumerate(self.answer_vectors.texts)} if self.answer_vectors else {}
         # every bigram the knowledge base holds: a question mostly made of others is likely about something else
         self._vocabulary = _vocabulary(self.faqs.values(), self.chunks.values())
         if chunks:
@@ -214,7 +211,6 @@ class TenantIndex:
         faq_c = self.faq_retriever.search(question, max(k, 2), **how) if self.faq_retriever else []
         chunk_c = self.chunk_retriever.search(question, k, **how) if self.chunk_retriever else []
         look = Lookup(self._interleave(faq_c, chunk_c, k), self.version, vector=qv)
-        look.chunk_scores = {c.id: (c.vector_score, c.keyword_score) for c in chunk_c}
         if faq_c:
             look.faq, best = decide_fast_path(
                 self.matcher, self.faqs, question, faq_c, qv, threshold=threshold, margin=self.margin
@@ -249,7 +245,7 @@ class TenantIndex:
                 {
                     "p": m.score, "cos": c.vector_score or 0.0, "kw_top": float(c.keyword_rank == 1),
                     "cov": covered(" ".join([self.faqs[c.id].question, *self.faqs[c.id].similar])),
-                    "answer_cos": float(fits[self._answer_row[c.id]]) if fits is not None else None,
+                    "answer_cos": float(fits[self.answer_vectors.rows_of([c.id])[0]]) if fits is not None else None,
                 }
                 for m, c in zip(look.matches, faq_c, strict=False)
             ]  # fmt: skip
@@ -301,11 +297,9 @@ class TenantIndex:
         closest of these sources (passage-passage: FAQ entries' question + answer, chunks); None without vectors."""
         if self.embedder is None or question_vector is None:
             return None
-        rows = []
-        for index in (self.answer_vectors, self.chunk_retriever.vector if self.chunk_retriever else None):
-            if index is not None:
-                rows += [index.matrix[i] for i, t in enumerate(index.texts) if t.doc_id in source_ids]
-        sources = np.asarray(rows, dtype=np.float32) if rows else None
+        indexes = (self.answer_vectors, self.chunk_retriever.vector if self.chunk_retriever else None)
+        parts = [index.matrix[index.rows_of(source_ids)] for index in indexes if index is not None]
+        sources = np.concatenate(parts) if parts and sum(len(p) for p in parts) else None
         qv = np.asarray(question_vector, dtype=np.float32)
         embedder = self.embedder
 

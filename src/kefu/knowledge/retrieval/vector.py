@@ -24,6 +24,9 @@ class VectorIndex:
         self.matrix = np.ascontiguousarray(vectors / np.where(norms == 0, 1, norms))
         self.texts = list(texts)
         self._docs = DocMap(self.texts)
+        self._rows: dict[str, list[int]] = {}
+        for i, t in enumerate(self.texts):
+            self._rows.setdefault(t.doc_id, []).append(i)
         w = self._docs.row_weight
         self._weight = None if np.all(w == 1) else w
 
@@ -50,6 +53,10 @@ class VectorIndex:
         norm = float(np.linalg.norm(q))
         s = self.matrix @ (q / norm if norm > 0 else q)
         return s * self._weight if self._weight is not None else s
+
+    def rows_of(self, doc_ids: Sequence[str]) -> list[int]:
+        """The rows of these documents (unknown ids have none), for reading their vectors or scores."""
+        return [i for d in doc_ids for i in self._rows.get(d, ())]
 
     def search(self, qvec: np.ndarray, k: int = 10) -> list[tuple[str, float]]:
         """[(doc id, cosine)], best first."""
