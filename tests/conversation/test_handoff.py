@@ -212,3 +212,37 @@ def test_fast() -> None:
 REQUEST_RECALL_FLOOR = 0.97
 COMPLAINT_RECALL_FLOOR = 0.92
 NONE_FPR_CEILING = 0.01
+
+
+EXTRA = DATA.with_name("handoff_fit_extra.jsonl")
+
+
+def test_second_writers_fit_examples() -> None:
+    """The rules were extended on these (a second writer's fit examples, never on the test split): they must
+    keep what they learnt. 325 of 335 at the commit that added them; the misses are sarcasm without cues."""
+    rows = [json.loads(line) for line in EXTRA.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(rows) >= 330 and {r["split"] for r in rows} == {"fit"}
+    assert not {r["text"] for r in rows} & {r["text"] for r in _rows("test")}
+    wrong = [r["text"] for r in rows if (reason(r["text"]) == "none") != (r["label"] == "none")]
+    assert len(wrong) <= 12, wrong
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("我要找客服小姐姐", "request"),
+        ("let me speak to ur manager", "request"),
+        ("Manager please", "request"),
+        ("转仁工", "request"),
+        ("给我回个电话", "request"),
+        ("你们是不是想跑路啊", "complaint"),
+        ("im going to leave a bad review", "complaint"),
+        ("不用转人工，我就问下运费", "none"),
+        ("之前人工客服说会补发，请问补发单号是多少", "none"),
+        ("你们老板是谁", "none"),
+        ("能不能让快递员送货前先打个电话", "none"),
+        ("怎么查看投诉进度", "none"),
+    ],
+)
+def test_second_writers_cases(text: str, want: str) -> None:
+    assert reason(text) == want, (text, handoff_ask(text))

@@ -39,8 +39,11 @@ _BREAK = r"[\s,.;:!?，。；：！？、~…]"
 # --- request -------------------------------------------------------------------------------------------
 
 # 人工 that is not another word: 人工费 (labour cost), 人工智能 (AI), 人工湖, 人工草坪, 人工调节 ...
-_RENGONG = r"人工(?!费|智能|湖|草|降|成本|合成|制|繁|养|种|授|呼吸|关节|晶|钻|宝|皮|革|色素|甜|香|岛|河|林|心|骨|调|控)"
-_BOSS = r"(?:经理|负责人|主管|领导|店长)"
+_RENGONG = (
+    r"(?:人工|仁工|人宫|人攻|人公)"
+    r"(?!费|智能|湖|草|降|成本|合成|制|繁|养|种|授|呼吸|关节|晶|钻|宝|皮|革|色素|甜|香|岛|河|林|心|骨|调|控)"
+)
+_BOSS = r"(?:经理|负责人|主管|领导|店长|老板|管事的|能做主的人)"
 _REQUEST_ZH: list[tuple[str, float]] = [
     (r"[转轉](?:个|一下|接|给我|到)?" + _RENGONG, 0.97),
     (_RENGONG + r"(?:客服|服务|坐席|介入|处理|回复|来|在|呢|吗|啊|!|！)", 0.95),
@@ -48,20 +51,35 @@ _REQUEST_ZH: list[tuple[str, float]] = [
     (r"(?:找|要|转|换|接|和|跟|与|让|有|叫)(?:个|一个|位)?(?:真人|活人)(?!秀|版|模特|大小|拍|尺寸|比例)", 0.92),
     (r"真人客服|真人(?:在|呢|回复|服务|来|说话|聊)", 0.92),
     (r"(?:叫|找|让|请|要)(?:你们|你家|贵店|贵公司)?(?:的)?(?:客服)?" + _BOSS, 0.9),
-    (_BOSS + r"(?:出来|来|是谁|在哪|呢|跟我|和我|联系我)", 0.88),
+    (_BOSS + r"(?:出来|来|在哪|呢|跟我|和我|联系我)", 0.88),
     (r"客服经理", 0.9),
-    (r"(?:不要|不想跟|不想和|别用)机器人|机器人(?:听不懂|没用|答非所问)", 0.85),
+    (
+        r"(?:找|叫|给我找)(?:个|一个)?(?:管事|能做主|说了算)的"
+        r"|(?:不要|不想跟|不想和|别用|别拿)机器人|机器人(?:听不懂|没用|答非所问)",
+        0.85,
+    ),
     (r"(?:找|叫)个人来|(?:客服人员|工作人员)(?:联系我|通话|跟我)|(?:和|跟)客服人员(?:通话|说|聊)", 0.85),
     # 人呢 after a break or 客服/你们, not 收件人呢 / 老人呢 (those ask about a person in the order).
     (r"(?:^|(?<=[\s,.;:!?，。；：！？、~…])|(?<=客服)|(?<=你们))人呢", 0.8),
     (r"^有人(?:在)?吗|(?<=[\s,.;:!?，。；：！？、~…])有人(?:在)?吗|有没有人在", 0.78),
     (r"没人(?:回复|回|理)", 0.75),
+    (
+        r"(?:找|要|叫|换|来|让|请)(?:个|一个|位)?客服(?:小姐姐|小哥哥|妹子|美女|帅哥|mm)"
+        r"|客服(?:小姐姐|小哥哥|妹子|美女|帅哥)(?:在吗|呢|出来)",
+        0.85,
+    ),
+    (r"(?:来|上|派|换)(?:个|一个|位)(?:人工|真人|活人|客服)", 0.9),
+    (r"(?:跟|和|同)(?:你们)?" + _BOSS + r"(?:说|谈|聊|讲|通话|沟通)", 0.9),
+    (r"(?:给我|跟我)(?:打|回)(?:个|一个|一通)?电话|(?:打|回)(?:个|一个)?电话给我|电话联系我", 0.85),
+    (r"客服客服|^客服[?？!！。.]*$", 0.8),
+    (r"rengong|ren gong|renggong|rg客服", 0.9),
+    (r"(?:给我|来|派)(?:个|一个|位)(?:真人|活人)|(?:找|叫|派)(?:个|一个|位)客服(?:来|过来|处理|跟我)", 0.88),
 ]
 _REQUEST_EN: list[tuple[str, float]] = [
     (
         r"\b(?:talk|speak|chat|connect|transfer)(?: me)?(?: (?:to|with))? (?:a |an |the |your )?"
         r"(?:real |live |actual |human )?(?:human|person|agent|representative|rep|someone|somebody|operator|"
-        r"supervisor|manager|customer service)\b",
+        r"supervisor|manager|customer service|staff member|member of staff|staff)\b",
         0.95,
     ),
     (
@@ -76,12 +94,31 @@ _REQUEST_EN: list[tuple[str, float]] = [
         0.9,
     ),
     (r"\bhuman agent\b|\blive agent\b|\btransfer me\b", 0.9),
+    (r"\b(?:human|agent|manager|supervisor|representative|operator|person)[,!. ]*(?:please|pls|plz)\b", 0.95),
+    (
+        r"\b(?:want|need|get|give me|find)(?: me)? (?:a |an |the |your )?(?:customer service |real |live |actual )?"
+        r"(?:rep|representative|supervisor|manager|human being|real human|real person)\b",
+        0.92,
+    ),
+    (
+        r"\b(?:supervisor|manager) (?:on|in|here|now)\b"
+        r"|(?:\b(?:to a|with a|want a|need a|get a|want|need)|[\u4e00-\u9fff]) ?real (?:human|person)\b",
+        0.88,
+    ),
+    (
+        r"\b(?:talk|speak|chat) (?:to|with) (?:ur|your|the) (?:manager|supervisor|boss)\b"
+        r"|\bget me (?:someone|somebody|a person)\b|\bnot a (?:bot|robot|machine)\b",
+        0.9,
+    ),
+    (r"\bcall me (?:back|now)?\b|\bphone me\b|\bgive me a call\b", 0.85),
     (r"\b(?:have|is there|are there) (?:a|an|any) (?:real )?(?:human|person|people|agent)s? (?:i|we) can\b", 0.85),
     (r"\b(?:is )?any(?:one|body) (?:there|here|available)\b", 0.8),
     (r"\bsomeone from your (?:team|company|store) (?:call|contact|email)\b", 0.85),
 ]
 # A one- to three-word message that is just the word: "human", "agent", "人工", "人工人工".
-_BARE = re.compile(r"^(?:(?:人工)+|human|agent|operator|representative|person|真人)$")
+_BARE = re.compile(
+    r"^(?:(?:人工|仁工|人宫)+(?:吧|啊|呀|呢|谢谢)?|(?:human|agent|operator|representative|person|manager|supervisor)+|真人)$"
+)
 _BARE_STRIP = re.compile(r"[\s\W_]+", re.UNICODE)
 _TOKEN_SPLIT = re.compile(_BREAK + "+")
 # A negation right before the cue (same clause): 不用转人工, 别转人工, 不要人工, "no need for", "don't".
@@ -102,6 +139,17 @@ def _negated(text: str, start: int, first: str) -> bool:
     return bool(_NEG.search(text[max(0, start - 24) : start] + first[:1]))
 
 
+# Talk about an agent, not a request for one: 之前人工客服说会补发, 人工客服和机器人有什么区别. (Asking when
+# agents work, 人工客服几点上班, is handed off: the hand-off notice gives the hours and the hotline anyway.)
+_ABOUT_HUMAN = re.compile(r"区别|之前|刚才|已经和|聊过|说过|说会|说的|答应")
+
+
+def _about_human(text: str, start: int, end: int) -> bool:
+    """The cue sits in a clause that asks about the human service (its hours, what an agent said)."""
+    clause = re.split(_BREAK, text[:start])[-1] + text[start:end] + re.split(_BREAK, text[end:])[0]
+    return bool(_ABOUT_HUMAN.search(clause)) and not re.search(r"[转轉]", text[max(0, start - 2) : end])
+
+
 def _request(t: str, compact: str) -> HandoffAsk | None:
     if _BARE.match(_BARE_STRIP.sub("", t)):
         return HandoffAsk("request", 0.9, t.strip()[:40])
@@ -111,7 +159,7 @@ def _request(t: str, compact: str) -> HandoffAsk | None:
     best: tuple[float, str] | None = None
     for text, rx in ((compact, _REQ_RE), (t, _REQ_EN_RE)):
         for m in rx.finditer(text):
-            if _negated(text, m.start(), m.group()):
+            if _negated(text, m.start(), m.group()) or (text is compact and _about_human(text, m.start(), m.end())):
                 continue
             w = _REQ_WEIGHT[m.lastgroup or ""]
             if best is None or w > best[0]:
@@ -122,7 +170,7 @@ def _request(t: str, compact: str) -> HandoffAsk | None:
 # --- complaint -----------------------------------------------------------------------------------------
 
 _LEXICON_ZH: list[tuple[str, float]] = [
-    (r"投诉", 1.0),
+    (r"投诉(?!进度|渠道|记录|结果)", 1.0),
     (r"差评", 0.9),
     (r"骗子|骗人|骗钱|诈骗|欺诈", 1.0),
     (r"垃圾(?!袋|桶|分类|篓|箱|处理|车|站|清理|堆|筐)", 0.9),
@@ -147,6 +195,10 @@ _LEXICON_ZH: list[tuple[str, float]] = [
     (r"不负责|不作为|说话不算话|不讲理|不讲诚信|没诚信", 0.85),
     (r"上当", 0.8),
     (r"(?:给我|要)(?:一)?个说法|讨个说法", 0.9),
+    (r"跑路|黑心|无良|没良心|有点良心|废物|坑(?:死|了吧|啊)|是不是故意|(?:有没有|没)人管", 0.9),
+    (r"走法律|法律程序|交代|(?:三倍|十倍)?赔偿|(?<!\d)315(?!\d)|平台介入", 0.9),
+    (r"最烂|最差|处理个鬼|个鬼啊|别买(?:这家|他家|你们)|忍(?:你们|了很久)|白等|敷衍", 0.9),
+    (r"(?:还|赔)钱[!！]|赔钱|算什么[?？!！]?$", 0.9),
     (r"(?:^|[^\u4e00-\u9fff])滚(?:蛋|吧|开)?(?:[^\u4e00-\u9fff]|$)", 0.9),
     (r"有病|有毛病吧|脑子(?:有|进水|坏)", 0.8),
     (r"什么鬼|搞什么|什么玩意", 0.8),
@@ -174,6 +226,8 @@ _LEXICON_EN: list[tuple[str, float]] = [
     (r"\bnobody (?:cares|answers|is answering|helps|replies)\b|\bno one (?:cares|answers|helps)\b", 0.8),
     (r"\bnobody\b|\bcharged me twice\b", 0.4),
     (r"\bdisappointed\b", 0.5),
+    (r"\b(?:bad|negative|1[- ]star|one[- ]star) review\b", 0.9),
+    (r"\brip-?off\b|\bconsumer protection\b|\bdispute (?:this|the charge)\b|\bamazing service\b\.?$", 1.0),
 ]
 _NEG_COMPLAINT = re.compile(
     r"不是(?:要|想)?投诉|没有要投诉|不投诉|不想投诉|not (?:a )?complain|no complaint|not a complaint"
