@@ -28,13 +28,13 @@ def assert_error(r, status: int, code: str) -> None:  # type: ignore[no-untyped-
 
 def test_chat_generated_reply_recorded(client: TestClient, engine: QueueEngine) -> None:
     engine.push("您好，请问有什么可以帮您？")
-    r = client.post("/api/chat", json={"text": "你们几点下班", "customer_id": "c1"})
+    r = client.post("/api/chat", json={"text": "下班时间是几点啊", "customer_id": "c1"})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["text"] == "您好，请问有什么可以帮您？"
     assert body["degraded"] is False and body["answered_by"].startswith("stand-in")
     msgs = client.get(f"/api/sessions/{body['session_id']}/messages").json()["messages"]
-    assert [(m["role"], m["text"]) for m in msgs] == [("user", "你们几点下班"), ("assistant", body["text"])]
+    assert [(m["role"], m["text"]) for m in msgs] == [("user", "下班时间是几点啊"), ("assistant", body["text"])]
     assert msgs[1]["id"] == body["message_id"]
 
 

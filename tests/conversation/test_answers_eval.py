@@ -5,6 +5,7 @@ floors sit just under the figures in docs/policy.md; the STAND-IN engine is neve
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -28,24 +29,33 @@ async def test_the_measurement_set_meets_its_floors(tmp_path: Path) -> None:
         services.store.close()
     assert result["questions"] == 446 and engine.prompts == []
     assert result["degenerate"] == 0
-    assert result["faq_right"] >= 0.62 and result["faq_right_or_clarified"] >= 0.88
-    assert result["doc_right"] >= 0.66
-    assert result["decline_right"] >= 0.74
-    assert result["handoff_right"] >= 0.90
-    assert result["answered_right"] >= 0.95  # an answer goes out at 0.85 or more: at least 85 in 100 are right
-    assert result["ece"] <= 0.08
+    # measured at the commit that set them: 0.675, 0.938, 0.75, 0.851, 0.98, 0.987, ECE 0.065 (answers alone 0.03)
+    assert result["faq_right"] >= 0.66 and result["faq_right_or_clarified"] >= 0.92
+    assert result["doc_right"] >= 0.72
+    assert result["decline_right"] >= 0.82
+    assert result["handoff_right"] >= 0.95
+    assert result["answered_right"] >= 0.96  # an answer goes out at 0.85 or more: at least 85 in 100 are right
+    assert result["ece"] <= 0.08 and result["ece_answers"] <= 0.05
 
 
 def test_the_sets_are_what_docs_say() -> None:
-    for name, lines in (("answers.jsonl", 446), ("answers_fit.jsonl", 394), ("answers_fit_b.jsonl", 398)):
+    sets = (
+        ("answers.jsonl", 446),
+        ("answers_fit.jsonl", 394),
+        ("answers_fit_b.jsonl", 398),
+        ("answers_fit_c.jsonl", 410),
+    )
+    for name, lines in sets:
         qs = read_questions(DATA / name)
         assert len(qs) == lines
         zh = sum(any("\u4e00" <= ch <= "\u9fff" for ch in q.text) for q in qs)
         assert zh >= 270 and len(qs) - zh >= 100
-        assert sum(q.kind == "decline" for q in qs) >= 60 and sum(q.kind == "handoff" for q in qs) >= 40
+        assert sum(q.kind == "decline" for q in qs) >= 60 and sum(q.kind == "handoff" for q in qs) >= 36
     measured = {q.text for q in read_questions(DATA / "answers.jsonl")}
-    fitted = {q.text for f in ("answers_fit.jsonl", "answers_fit_b.jsonl") for q in read_questions(DATA / f)}
+    fitted = {q.text for f, _ in sets[1:] for q in read_questions(DATA / f)}
     assert not measured & fitted  # nothing the confidence was fitted on is measured
+    key = lambda t: re.sub(r"[\W_]+", "", t.lower())  # noqa: E731
+    assert not {key(t) for t in measured} & {key(t) for t in fitted}  # not even with other punctuation
 
 
 @pytest.mark.parametrize(

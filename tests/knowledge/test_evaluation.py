@@ -91,7 +91,7 @@ def test_evaluate_retrieval_keyword_only_small() -> None:
 
 def test_evaluate_match_counts() -> None:
     pairs = [("怎么修改收货地址", "收货地址怎么修改", 1), ("退款多久到账", "客服电话多少", 0)]
-    r = evaluate_match(pairs, embedder=None)
+    r = evaluate_match(pairs, embedder=None, threshold=0.5)  # the counting, not the text-only model's figures
     assert r["tp"] + r["fp"] + r["tn"] + r["fn"] == 2
     assert r["accuracy"] == 1.0 and r["precision"] == 1.0 and r["recall"] == 1.0
 
@@ -160,14 +160,25 @@ def test_floor_chinese_retrieval(e5: Embedder) -> None:
     assert r["hit@1"] >= 0.85, r  # target
     assert r["mrr"] >= 0.90, r
     assert r["fastpath_precision"] >= 0.98, r  # target
-    assert r["fastpath_coverage"] >= 0.40, r
+    # 0.298 at threshold 0.85 (0.418 at 0.80 before the matcher was fitted for precision on unseen domains)
+    assert r["fastpath_coverage"] >= 0.28, r
 
 
 def test_floor_chinese_pairs(e5: Embedder) -> None:
     r = evaluate_match(read_pairs(DATA / "match_pairs_zh.tsv"), matcher=FaqMatcher(e5))
-    assert r["precision"] >= 0.95, r  # target (0.976)
-    assert r["accuracy"] >= 0.85, r  # target (0.864)
-    assert r["recall"] >= 0.68, r
+    assert r["precision"] >= 0.95, r  # target (0.970)
+    # 0.800 / 0.577 at 0.85: the threshold that holds precision >= 0.90 on domains left out (docs/embeddings.md)
+    # costs the accuracy an earlier fit had at 0.80 (0.864)
+    assert r["accuracy"] >= 0.78, r
+    assert r["recall"] >= 0.55, r
+
+
+def test_floor_bank_domain_left_out(e5: Embedder) -> None:
+    """Issue 10's target: precision >= 0.90 at the configured threshold on a domain the fit never saw."""
+    r = evaluate_match(read_pairs(DATA / "match_bank_heldout.tsv"), matcher=FaqMatcher(e5))
+    assert r["pairs"] == 437
+    assert r["precision"] >= 0.90, r  # target (0.904)
+    assert r["recall"] >= 0.50, r
 
 
 def test_floor_banking77_heldout(e5: Embedder) -> None:

@@ -384,3 +384,18 @@ def test_training_pairs_are_not_evaluation_pairs() -> None:
         return frozenset(re.sub(r"[\s，。？！?!,.、~～]+", "", normalise(x)) for x in (a, b))
 
     assert not {key(a, b) for a, b, _ in train} & {key(a, b) for a, b, _ in evaluation}
+
+
+def test_other_domains_and_the_left_out_bank_domain() -> None:
+    """The six other domains' training pairs share no pair with an evaluation set and no question with the bank
+    pairs, the domain left out of the fit (bench/train_matcher.py also drops kefu's own pairs with bank words)."""
+    lines = [ln.split("\t") for ln in (DATA / "match_train_domains.tsv").read_text("utf-8").splitlines() if ln]
+    assert len(lines) >= 1300 and {len(p) for p in lines} == {4}
+    assert {p[3] for p in lines} == {"telecom", "travel", "government", "insurance", "utilities", "healthcare",
+                                     "ecommerce"}  # fmt: skip
+    bank = read_pairs(DATA / "match_bank_heldout.tsv")
+    assert len(bank) == 437 and 0.4 < sum(y for *_, y in bank) / len(bank) < 0.5
+    evaluation = {frozenset((a, b)) for f in ("match_pairs_zh.tsv", "match_bank_heldout.tsv")
+                  for a, b, _ in read_pairs(DATA / f)}  # fmt: skip
+    assert not {frozenset(p[:2]) for p in lines} & evaluation
+    assert not {q for p in lines for q in p[:2]} & {q for a, b, _ in bank for q in (a, b)}

@@ -51,7 +51,7 @@ def candidate_features(look: Lookup, i: int) -> list[float]:
     return [_logit(c["p"]), p_lead, c["cos"] * 10, cos_lead * 10, c["kw_top"], float(i == 0), float(i == 1),
             c["cov"], a * 10, (a - a_best) * 10, (a_best - a_second) * 10,
             (g.get("doc_cos", c["cos"]) - c["cos"]) * 10, g.get("doc_title_cov", 0.0), g.get("kb_cov", 1.0),
-            1.0]  # fmt: skip
+            c.get("wcov", c["cov"]), 1.0]  # fmt: skip
 
 
 def document_features(look: Lookup) -> list[float] | None:
@@ -60,16 +60,17 @@ def document_features(look: Lookup) -> list[float] | None:
     g = look.signals
     if "doc_cos" not in g:
         return None
-    top = g["faq"][0] if g.get("faq") else {"p": 0.0, "cos": g["doc_cos"], "cov": 0.0}
+    top = g["faq"][0] if g.get("faq") else {"p": 0.0, "cos": g["doc_cos"], "cov": 0.0, "wcov": 0.0}
     return [g["doc_cos"] * 10, _logit(top["p"]), (g["doc_cos"] - top["cos"]) * 10, math.log1p(g["doc_kw"]),
-            g["doc_cov"], g["doc_title_cov"], top["cov"], g.get("kb_cov", 1.0), 1.0]  # fmt: skip
+            g["doc_cov"], g["doc_title_cov"], top["cov"], g.get("kb_cov", 1.0), g.get("doc_wcov", g["doc_cov"]),
+            top.get("wcov", top["cov"]), g.get("doc_lead", 0.0) * 10, 1.0]  # fmt: skip
 
 
 @dataclass
 class ConfidenceModel:
     # unfitted: the matcher's own probability for FAQ entries, documents never sure enough to answer alone
-    faq_w: list[float] = field(default_factory=lambda: [1.0] + [0.0] * 14)
-    doc_w: list[float] = field(default_factory=lambda: [0.0] * 8 + [-5.0])
+    faq_w: list[float] = field(default_factory=lambda: [1.0] + [0.0] * 15)
+    doc_w: list[float] = field(default_factory=lambda: [0.0] * 11 + [-5.0])
     # each model's score mapped to the share right (isotonic, fitted on out-of-fold scores): [(score, p)]
     faq_map: list[tuple[float, float]] = field(default_factory=list)
     doc_map: list[tuple[float, float]] = field(default_factory=list)
@@ -79,6 +80,10 @@ class ConfidenceModel:
     clarify_map: list[tuple[float, float]] = field(default_factory=list)
     decline_map: list[tuple[float, float]] = field(default_factory=list)
     fitted_on: str = ""
+    # "joint": faq_w and doc_w score the FAQ candidates, the best chunk and "none of them" (score 0) against
+    # each other in one softmax, so that the probabilities of one question add up to 1; "" (older files):
+    # each candidate's own logistic model
+    kind: str = "joint"
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> ConfidenceModel:
@@ -86,7 +91,7 @@ class ConfidenceModel:
             return cls()
         raw = json.loads(path.read_text("utf-8"))
         maps = [[(float(x), float(y)) for x, y in raw.get(k, [])] for k in MAPS]
-        return cls(raw["faq"], raw["doc"], *maps, raw.get("fitted_on", ""))
+        return cls(raw["faq"], raw["doc"], *maps, raw.get("fitted_on", ""), raw.get("kind", ""))
 
     def save(self, path: Path = MODEL_PATH, **about: object) -> None:
         body = {
@@ -94,6 +99,7 @@ class ConfidenceModel:
             "doc": self.doc_w,
             **{k: getattr(self, k) for k in MAPS},
             "fitted_on": self.fitted_on,
+            "kind": self.kind,
         }
         path.write_text(json.dumps(body | about, ensure_ascii=False, indent=1) + "\n", "utf-8")
 
@@ -102,9 +108,19 @@ class ConfidenceModel:
         if look.matches and is_identical(look.matches[0]):
             return [1.0]  # the entry's own wording
         n = min(len(look.matches), len(look.signals.get("faq", [])))
+        if self.kind == "joint":
+            return [_mapped(self.faq_map, p) for p in self.joint(look)[0][:n]]
         return [
             _mapped(self.faq_map, _sigmoid(float(np.dot(self.faq_w, candidate_features(look, i))))) for i in range(n)
         ]
+
+    def joint(self, look: Lookup) -> tuple[list[float], float]:
+        """The raw softmax shares of the FAQ candidates and of the best chunk ("none" has the rest)."""
+        n = min(len(look.matches), len(look.signals.get("faq", [])))
+        z = [float(np.dot(self.faq_w, candidate_features(look, i))) for i in range(n)]
+        x = document_features(look)
+        zd = float(np.dot(self.doc_w, x)) if x is not None and look.best_chunk is not None else None
+        return softmax_shares(z, zd)
 
     def clarified(self, offered: float) -> float:
         """P(the entry meant is among a clarification's suggestions), from the sum of their probabilities."""
@@ -119,7 +135,87 @@ class ConfidenceModel:
         x = document_features(look)
         if x is None or look.best_chunk is None:
             return 0.0, None
+        if self.kind == "joint":
+            return _mapped(self.doc_map, self.joint(look)[1]), look.best_chunk
         return _mapped(self.doc_map, _sigmoid(float(np.dot(self.doc_w, x)))), look.best_chunk
+
+
+def softmax_shares(z: list[float], zd: float | None) -> tuple[list[float], float]:
+    """Scores of the FAQ candidates and the chunk (None: no chunk) against "none" (score 0), as shares."""
+    allz = [*z, *([zd] if zd is not None else []), 0.0]
+    m = max(allz)
+    e = [math.exp(max(v - m, -60.0)) for v in allz]
+    total = sum(e)
+    faq = [v / total for v in e[: len(z)]]
+    return faq, (e[len(z)] / total if zd is not None else 0.0)
+
+
+@dataclass
+class JointExample:
+    """One question's candidates for the joint fit: FAQ candidates' features, the chunk's (or None), and
+    which is right: an FAQ candidate's index, "doc", or None (none of them)."""
+
+    faq: list[list[float]]
+    doc: list[float] | None
+    right: int | str | None
+
+
+def fit_joint(examples: list[JointExample], l2: float = 0.3, steps: int = 300) -> tuple[list[float], list[float]]:
+    """The softmax (conditional logit) over each question's candidates and "none", by Newton's method with a
+    small ridge (the two biases not shrunk): FAQ weights and chunk weights."""
+    nf = len(next(e.faq[0] for e in examples if e.faq)) if any(e.faq for e in examples) else 16
+    nd = len(next(e.doc for e in examples if e.doc is not None)) if any(e.doc for e in examples) else 12
+    dim = nf + nd
+    w = np.zeros(dim)
+    ridge = np.full(dim, l2)
+    ridge[nf - 1] = ridge[dim - 1] = 0.0  # the biases (each feature list ends with 1.0)
+    rows = []
+    for e in examples:
+        xs = [np.r_[np.asarray(f), np.zeros(nd)] for f in e.faq]
+        if e.doc is not None:
+            xs.append(np.r_[np.zeros(nf), np.asarray(e.doc)])
+        xs.append(np.zeros(dim))  # none
+        y = np.zeros(len(xs))
+        y[e.right if isinstance(e.right, int) else (len(e.faq) if e.right == "doc" else len(xs) - 1)] = 1.0
+        rows.append((np.vstack(xs), y))
+    for _ in range(steps):
+        grad, hess = ridge * w, np.diag(ridge + 1e-9)
+        for x, y in rows:
+            z = x @ w
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            grad += x.T @ (p - y)
+            xm = p @ x
+            hess += (x.T * p) @ x - np.outer(xm, xm)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-7:
+            break
+    return [round(float(v), 5) for v in w[:nf]], [round(float(v), 5) for v in w[nf:]]
+
+
+def fit_joint_calibrated(
+    examples: list[JointExample], folds: int = 5, seed: int = 0
+) -> tuple[list[float], list[float], list, list]:
+    """The joint model on all examples, and the isotonic maps of its out-of-fold shares (FAQ candidates,
+    chunks) to the share right."""
+    fold = np.random.default_rng(seed).integers(0, folds, len(examples))
+    fs, fr, ds, dr = [], [], [], []
+    for f in range(folds):
+        wf, wd = fit_joint([e for e, k in zip(examples, fold, strict=True) if k != f])
+        for e, k in zip(examples, fold, strict=True):
+            if k != f:
+                continue
+            z = [float(np.dot(wf, x)) for x in e.faq]
+            zd = float(np.dot(wd, e.doc)) if e.doc is not None else None
+            pf, pd = softmax_shares(z, zd)
+            fs += pf
+            fr += [float(e.right == i) for i in range(len(pf))]
+            if e.doc is not None:
+                ds.append(pd)
+                dr.append(float(e.right == "doc"))
+    wf, wd = fit_joint(examples)
+    return wf, wd, fit_isotonic(np.asarray(fs), np.asarray(fr)), fit_isotonic(np.asarray(ds), np.asarray(dr))
 
 
 def _mapped(points: list[tuple[float, float]], score: float) -> float:

@@ -81,14 +81,15 @@ def read_questions(path: str | Path) -> list[dict[str, Any]]:
 
 
 def read_pairs(path: str | Path) -> list[tuple[str, str, int]]:
-    """Tab-separated `question one, question two, label (1 same / 0 different)`, no header."""
+    """Tab-separated `question one, question two, label (1 same / 0 different)[, domain]`, no header (a
+    fourth column, the pair's domain, is allowed and not returned)."""
     out = []
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         parts = line.split("\t")
-        if len(parts) != 3 or parts[2].strip() not in ("0", "1"):
-            raise ValueError(f"{path}:{n}: expected 'question<TAB>question<TAB>0|1'")
+        if len(parts) not in (3, 4) or parts[2].strip() not in ("0", "1"):
+            raise ValueError(f"{path}:{n}: expected 'question<TAB>question<TAB>0|1[<TAB>domain]'")
         out.append((parts[0].strip(), parts[1].strip(), int(parts[2])))
     return out
 

@@ -245,6 +245,7 @@ class TenantIndex:
                 {
                     "p": m.score, "cos": c.vector_score or 0.0, "kw_top": float(c.keyword_rank == 1),
                     "cov": covered(" ".join([self.faqs[c.id].question, *self.faqs[c.id].similar])),
+                    "wcov": textmod.informative_coverage(question, _entry_text(self.faqs[c.id])),
                     "answer_cos": float(fits[self.answer_vectors.rows_of([c.id])[0]]) if fits is not None else None,
                 }
                 for m, c in zip(look.matches, faq_c, strict=False)
@@ -252,9 +253,15 @@ class TenantIndex:
         if chunk_c:
             ch = self.chunks[chunk_c[0].id]
             look.best_chunk = self._chunk_passage(chunk_c[0])
+            if self.chunk_retriever is not None and self.chunk_retriever.vector is not None and look.vector is not None:
+                # how far the best chunk stands out among the chunks (a question about none of them finds them
+                # all about as close): comparable across languages, where the cosine itself is not
+                near = self.chunk_retriever.vector.search(look.vector, 2)
+                out["doc_lead"] = near[0][1] - near[1][1] if len(near) > 1 else 0.1
             out |= {
                 "doc_cos": chunk_c[0].vector_score or 0.0, "doc_kw": chunk_c[0].keyword_score or 0.0,
                 "doc_cov": covered(ch.section + "\n" + ch.text), "doc_title_cov": covered(ch.section.split(">")[-1]),
+                "doc_wcov": textmod.informative_coverage(question, ch.section + "\n" + ch.text),
             }  # fmt: skip
         return out
 
@@ -359,6 +366,11 @@ def _embedding_failed(what: str, e: Exception, *, where: str) -> None:
 def _answer_text(r: FaqRecord) -> str:
     """An FAQ entry as one passage (its question and answer): how well its answer fits a question."""
     return f"{r.question}\n{r.answer}"
+
+
+def _entry_text(r: FaqRecord) -> str:
+    """An FAQ entry's every word: its wordings and its answer."""
+    return "\n".join([r.question, *r.similar, r.answer])
 
 
 def _vocabulary(faqs: Iterable[FaqRecord], chunks: Iterable[ChunkRecord]) -> frozenset[str]:

@@ -11,6 +11,7 @@ normalisation every part uses).
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections.abc import Iterable
@@ -19,7 +20,7 @@ from functools import lru_cache
 from kefu.knowledge.terms import SHOP_TERMS
 from kefu.text import HAN_RUN_RE, normalise
 
-__all__ = ["bigrams", "char_bigrams", "jieba_tokenizer", "tokens", "words"]
+__all__ = ["bigrams", "char_bigrams", "informative_coverage", "jieba_tokenizer", "tokens", "words"]
 
 ZH_STOPWORDS: frozenset[str] = frozenset(
     [
@@ -271,3 +272,30 @@ def bigrams(text: str) -> set[str]:
     t = normalise(text)
     en = [_stem(w) for w in _EN_WORD.findall(_CJK_RUN.sub(" ", t)) if w not in EN_STOPWORDS]
     return set(char_bigrams(t, normalised=True)) | set(en)
+
+
+def word_weight(w: str) -> float:
+    """How much a word says: -log of its share of jieba's corpus counts (a word jieba does not know counts as
+    a rare one; an English word as an ordinary content word). 怎么 ~7, 积分 ~13, 礼品 ~14."""
+    if not _CJK_RUN.match(w):
+        return 10.0
+    if w in SHOP_TERMS:  # counted up in the tokenizer so that it keeps them whole: not their real frequency
+        return 12.0
+    tk = jieba_tokenizer()
+    return math.log(tk.total / (tk.FREQ.get(w, 0) + 1.0))
+
+
+@lru_cache(maxsize=8192)
+def _normalised(text: str) -> str:
+    return normalise(text)
+
+
+def informative_coverage(question: str, text: str) -> float:
+    """The share of the question's words, weighted by how much each says (`word_weight`), that `text` holds:
+    "积分能换礼品吗" against an answer about points as cash holds 积分 but not 礼品. Stopwords do not count."""
+    ws = [(w, word_weight(w)) for w in dict.fromkeys(words(question))]
+    total = sum(x for _, x in ws)
+    if not total:
+        return 1.0
+    t = _normalised(text)
+    return sum(x for w, x in ws if w in t) / total

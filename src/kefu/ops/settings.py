@@ -65,7 +65,7 @@ class PolicySettings(BaseModel):
     generation: Literal["on", "off", "auto", "always"] = "auto"
     # Under the answer threshold (the bot's confidence_threshold), a clarification offers the best FAQ entries
     # when the best one is at least this likely to be right; under it, an honest decline.
-    clarify_threshold: float = Field(0.3, ge=0, le=1)
+    clarify_threshold: float = Field(0.35, ge=0, le=1)
     service_hours: str = Field("09:00-21:00", pattern=r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$")
     timezone: str = "Asia/Shanghai"
     handoff_phone: str = ""
