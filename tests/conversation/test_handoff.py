@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kefu.conversation.handoff import HandoffAsk, handoff_ask
+from kefu.conversation.handoff import HandoffAsk, handoff_ask, without_declined_request
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "handoff_intents.jsonl"
 
@@ -246,3 +246,20 @@ def test_second_writers_fit_examples() -> None:
 )
 def test_second_writers_cases(text: str, want: str) -> None:
     assert reason(text) == want, (text, handoff_ask(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "searched"),
+    [
+        ("不用转人工，我就问下运费多少", "我就问下运费多少"),
+        ("我不要人工客服 退款多久到账", "退款多久到账"),
+        ("don't transfer me, when does my order ship?", "when does my order ship"),
+        ("no need for a human, just tell me the shipping fee", "just tell me the shipping fee"),
+        ("转人工", "转人工"),  # a request is not searched at all, but is left as it is
+        ("退款多久到账", "退款多久到账"),
+        ("不用转人工", "不用转人工"),  # nothing else to search for
+        ("", ""),
+    ],
+)
+def test_a_declined_person_is_left_out_of_the_search(text: str, searched: str) -> None:
+    assert without_declined_request(text) == searched

@@ -94,6 +94,13 @@ async def test_not_a_request_when_negated(services: Services) -> None:
     assert not reply.handed_off and reply.answered_by == "faq" and "99元" in reply.text
 
 
+async def test_a_declined_person_does_not_steer_the_search(services: Services) -> None:
+    reply = await ask(services, "不用转人工，我就问下运费多少")
+    assert not reply.handed_off
+    offered = [s.id for s in reply.sources] + [s["id"] for s in reply.suggestions]
+    assert offered[0] == "zh-shipping-fee" and "zh-service-human-agent" not in offered[:1], reply
+
+
 async def test_an_angry_customer_is_handed_off_in_english_too(services: Services) -> None:
     reply = await ask(services, "This is a SCAM!!! I want to file a complaint")
     assert reply.handed_off and "agent" in reply.text.lower()

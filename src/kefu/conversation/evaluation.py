@@ -34,7 +34,7 @@ from kefu.conversation.confidence import (
     fit_joint_calibrated,
     fit_platt,
 )
-from kefu.conversation.handoff import handoff_ask
+from kefu.conversation.handoff import handoff_ask, without_declined_request
 from kefu.conversation.pipeline import Pipeline
 from kefu.conversation.types import Reply, Turn
 from kefu.guard.output.degenerate import degenerate
@@ -184,7 +184,7 @@ async def fit_confidence(
     for q in questions:
         if handoff_ask(q.text) is not None:
             continue  # handed off before the knowledge base is asked
-        look = await kb.lookup(tenant, q.text, k)
+        look = await kb.lookup(tenant, without_declined_request(q.text), k)  # as the pipeline searches
         if look.matches and is_identical(look.matches[0]):
             continue  # answered from the entry's own wording: nothing to weigh
         cands = [candidate_features(look, i) for i in range(min(len(look.matches), len(look.signals.get("faq", []))))]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from kefu.text import normalise
 
-__all__ = ["COMPLAINT_THRESHOLD", "HandoffAsk", "handoff_ask"]
+__all__ = ["COMPLAINT_THRESHOLD", "HandoffAsk", "handoff_ask", "without_declined_request"]
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ _REQUEST_EN: list[tuple[str, float]] = [
     ),
     (r"\b(?:human|agent|operator|representative|rep|person)(?: please| pls| plz|,? now)\b", 0.95),
     (
-        r"\b(?:need|want|get me|give me|reach|escalate to)(?: to talk to)? (?:a |an )?(?:real )?"
+        r"\b(?:need|want|get me|give me|reach|escalate to)(?: to talk to| for)? (?:a |an )?(?:real )?"
         r"(?:human|person|agent|representative|operator)\b",
         0.9,
     ),
@@ -338,3 +338,28 @@ def handoff_ask(text: str) -> HandoffAsk | None:
         return _request(t, compact) or _complaint(raw, t, compact)
     except Exception:  # a classifier bug must not break a conversation turn
         return None
+
+
+_CLAUSES = re.compile(r"[,.;:!?，。；：！？、~…]+")
+_HAN_RE = re.compile(f"[{_HAN}]")
+
+
+def _declines_a_person(clause: str) -> bool:
+    """The clause names a person only to say no to one: 不用转人工, "no need for a human"."""
+    t = normalise(clause)
+    compact = re.sub(r"\s+", "", t)
+    found = [(text, m) for text, rx in ((compact, _REQ_RE), (t, _REQ_EN_RE)) for m in rx.finditer(text)]
+    return bool(found) and all(_negated(text, m.start(), m.group()) for text, m in found)
+
+
+def without_declined_request(text: str) -> str:
+    """The question with the clauses that decline a person left out, for the knowledge search: "不用转人工，我就问
+    下运费" asks about shipping fees, and the words 转人工 would pull the how-to-reach-an-agent entry first."""
+    try:
+        # a Chinese message's spaces part clauses too ("不要人工 退款多久到账"); an English one's are words
+        parts = _CLAUSES.split(text[:_MAX_CHARS])
+        clauses = [c for p in parts for c in (p.split() if _HAN_RE.search(p) else [p.strip()]) if c]
+        kept = [c for c in clauses if not _declines_a_person(c)]
+        return " ".join(kept) if kept and len(kept) < len(clauses) else text
+    except Exception:  # never in the way of a turn
+        return text

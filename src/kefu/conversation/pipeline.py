@@ -11,7 +11,7 @@ from dataclasses import replace
 from kefu.conversation.cache import AnswerCache
 from kefu.conversation.confidence import ConfidenceModel
 from kefu.conversation.delivery import CacheKey, Clock, Fallback, Opened, Outcome, deliver, text, timed
-from kefu.conversation.handoff import handoff_ask
+from kefu.conversation.handoff import handoff_ask, without_declined_request
 from kefu.conversation.policy import (
     DOC_PREFIX,
     SMALL_TALK,
@@ -128,7 +128,8 @@ class Pipeline:
 
         # 6. Knowledge: the best passages (FAQ entries and document chunks) and the fast-path decision.
         look = await self.kb.lookup(
-            turn.tenant, question, self.settings.kb_top_k, threshold=bot.faq_threshold, version=version,
+            turn.tenant, without_declined_request(question), self.settings.kb_top_k, threshold=bot.faq_threshold,
+            version=version,
             fusion=bot.fusion, weights=bot.weights,  # type: ignore[arg-type]
         )  # fmt: skip
         sources = [_source(p) for p in look.passages]
