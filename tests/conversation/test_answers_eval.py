@@ -29,10 +29,10 @@ async def test_the_measurement_set_meets_its_floors(tmp_path: Path) -> None:
         services.store.close()
     assert result["questions"] == 446 and engine.prompts == []
     assert result["degenerate"] == 0
-    # measured at the commit that set them: 0.686, 0.942, 0.75, 0.865, 0.98, 0.987, ECE 0.072 (answers alone 0.029)
+    # measured at the commit that set them: 0.690, 0.942, 0.75, 0.878, 0.98, 0.987, ECE 0.070 (answers alone 0.025)
     assert result["faq_right"] >= 0.66 and result["faq_right_or_clarified"] >= 0.92
     assert result["doc_right"] >= 0.72
-    assert result["decline_right"] >= 0.83
+    assert result["decline_right"] >= 0.84
     assert result["handoff_right"] >= 0.95
     assert result["answered_right"] >= 0.96  # an answer goes out at 0.85 or more: at least 85 in 100 are right
     assert result["ece"] <= 0.08 and result["ece_answers"] <= 0.05

@@ -79,7 +79,7 @@ _REQUEST_EN: list[tuple[str, float]] = [
     (
         r"\b(?:talk|speak|chat|connect|transfer)(?: me)?(?: (?:to|with))? (?:a |an |the |your )?"
         r"(?:real |live |actual |human )?(?:human|person|agent|representative|rep|someone|somebody|operator|"
-        r"supervisor|manager|customer service|staff member|member of staff|staff)\b",
+        r"supervisor|manager|customer service|staff member|member of staff)\b",
         0.95,
     ),
     (
@@ -139,9 +139,14 @@ def _negated(text: str, start: int, first: str) -> bool:
     return bool(_NEG.search(text[max(0, start - 24) : start] + first[:1]))
 
 
-# Talk about an agent, not a request for one: 之前人工客服说会补发, 人工客服和机器人有什么区别. (Asking when
-# agents work, 人工客服几点上班, is handed off: the hand-off notice gives the hours and the hotline anyway.)
-_ABOUT_HUMAN = re.compile(r"区别|之前|刚才|已经和|聊过|说过|说会|说的|答应")
+# Talk about the human service, not a request for it: what an agent said (之前人工客服说会补发), how it differs
+# (人工客服和机器人有什么区别), when agents work or how long one waits (人工客服几点上班, 找人工一般要等多久): the FAQ
+# answers those. (怎么转人工 stays a request: the customer wants one.)
+_ABOUT_HUMAN = re.compile(
+    r"区别|之前|刚才|已经和|聊过|说过|说会|说的|答应|几点|什么时候上班|上班时间|工作时间|服务时间|上班吗|下班|周末|节假日|"
+    r"晚上有|夜里有|排队|等多久|要等|等多长"
+)
+_ABOUT_HUMAN_EN = re.compile(r"\b(?:hours|how long|wait(?:ing)? time|the wait|what time|open on)\b")
 
 
 def _about_human(text: str, start: int, end: int) -> bool:
@@ -160,6 +165,8 @@ def _request(t: str, compact: str) -> HandoffAsk | None:
     for text, rx in ((compact, _REQ_RE), (t, _REQ_EN_RE)):
         for m in rx.finditer(text):
             if _negated(text, m.start(), m.group()) or (text is compact and _about_human(text, m.start(), m.end())):
+                continue
+            if text is t and _ABOUT_HUMAN_EN.search(t):
                 continue
             w = _REQ_WEIGHT[m.lastgroup or ""]
             if best is None or w > best[0]:
