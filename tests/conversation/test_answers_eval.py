@@ -29,13 +29,13 @@ async def test_the_measurement_set_meets_its_floors(tmp_path: Path) -> None:
         services.store.close()
     assert result["questions"] == 446 and engine.prompts == []
     assert result["degenerate"] == 0
-    # measured at the commit that set them: 0.690, 0.942, 0.75, 0.878, 0.98, 0.987, ECE 0.070 (answers alone 0.025)
-    assert result["faq_right"] >= 0.66 and result["faq_right_or_clarified"] >= 0.92
-    assert result["doc_right"] >= 0.72
+    # measured at the commit that set them: 0.686, 0.923, 0.771, 0.878, 0.98, 0.983, ECE 0.068 (answers alone 0.021)
+    assert result["faq_right"] >= 0.66 and result["faq_right_or_clarified"] >= 0.90
+    assert result["doc_right"] >= 0.74
     assert result["decline_right"] >= 0.84
     assert result["handoff_right"] >= 0.95
     assert result["answered_right"] >= 0.96  # an answer goes out at 0.85 or more: at least 85 in 100 are right
-    assert result["ece"] <= 0.08 and result["ece_answers"] <= 0.05
+    assert result["ece"] <= 0.08 and result["ece_answers"] <= 0.04
 
 
 def test_the_sets_are_what_docs_say() -> None:
@@ -44,13 +44,16 @@ def test_the_sets_are_what_docs_say() -> None:
         ("answers_fit.jsonl", 394),
         ("answers_fit_b.jsonl", 398),
         ("answers_fit_c.jsonl", 410),
+        ("answers_fit_d.jsonl", 418),
     )
     for name, lines in sets:
         qs = read_questions(DATA / name)
         assert len(qs) == lines
         zh = sum(any("\u4e00" <= ch <= "\u9fff" for ch in q.text) for q in qs)
-        assert zh >= 270 and len(qs) - zh >= 100
-        assert sum(q.kind == "decline" for q in qs) >= 60 and sum(q.kind == "handoff" for q in qs) >= 36
+        assert zh >= (300 if name == "answers.jsonl" else 240) and len(qs) - zh >= 100
+        measured = name == "answers.jsonl"  # the minimums; the fit sets are smaller in places
+        assert sum(q.kind == "decline" for q in qs) >= 60
+        assert sum(q.kind == "handoff" for q in qs) >= (40 if measured else 28)
     measured = {q.text for q in read_questions(DATA / "answers.jsonl")}
     fitted = {q.text for f, _ in sets[1:] for q in read_questions(DATA / f)}
     assert not measured & fitted  # nothing the confidence was fitted on is measured
