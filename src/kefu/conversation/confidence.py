@@ -1,12 +1,14 @@
 """The confidence of an answer: a calibrated probability that it is right, so that the bot's threshold
 ("置信度低于0.85转人工") means what it says.
 
-Two small logistic models over what the knowledge base already computed for the question: one for the
-best FAQ entry (the matcher's same-question probability, its margin over the runner-up), one for the best
-document passage (its vector cosine, how much of the question it covers, how strong the best FAQ entry is
-beside it). They are fitted by `kefu eval answers --fit` on a labelled set of customer questions
-(tests/data/answers_fit.jsonl, never the measurement set) and kept in `confidence_model.json`; the
-expected calibration error on the measurement set is in docs/benchmarks.md.
+One small model weighs a question's candidates against each other: a linear score for each FAQ candidate (the
+matcher's same-question probability, its lead over the others, cosines, keyword rank, how much of the question
+its wordings and answer hold, how well its answer fits), one for the best document chunk (its cosine and lead,
+BM25, coverage, how far it stands out among the chunks) and 0 for "none of them", through one softmax (a
+conditional logit), then isotonic maps from the shares to the share right. Fitted by `kefu eval answers --fit`
+on labelled customer questions (tests/data/answers_fit*.jsonl, never the measurement set) and kept in
+`confidence_model.json`; the calibration error on the measurement set is in docs/policy.md. A file without
+`"kind": "joint"` holds the older per-candidate logistic models, still read.
 """
 
 from __future__ import annotations
