@@ -399,3 +399,14 @@ def test_other_domains_and_the_left_out_bank_domain() -> None:
                   for a, b, _ in read_pairs(DATA / f)}  # fmt: skip
     assert not {frozenset(p[:2]) for p in lines} & evaluation
     assert not {q for p in lines for q in p[:2]} & {q for a, b, _ in bank for q in (a, b)}
+
+
+def test_informative_coverage_weighs_the_words_that_matter() -> None:
+    from kefu.knowledge.text import informative_coverage, word_weight
+
+    assert word_weight("礼品") > word_weight("怎么")  # a content word says more than a question word
+    answer = "积分可在下单时抵扣现金，100积分抵1元。"
+    assert informative_coverage("积分能换礼品吗", answer) < informative_coverage("积分能抵现金吗", answer)
+    assert informative_coverage("积分抵现金", "积分抵现金") == 1.0
+    assert informative_coverage("？？", "anything") == 1.0  # nothing to weigh
+    assert 0.0 <= informative_coverage("refund card days", "Refunds take 3-7 days to a card") <= 1.0
