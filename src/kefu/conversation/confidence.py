@@ -251,19 +251,6 @@ def fit_platt(scores: np.ndarray, right: np.ndarray) -> list[tuple[float, float]
     return [(round(float(g), 4), round(min(max(_sigmoid(a * _logit(float(g)) + b), 0.01), 0.99), 4)) for g in grid]
 
 
-def fit_calibrated(x: np.ndarray, y: np.ndarray, folds: int = 5, l2: float = 0.3, seed: int = 0) -> tuple[list, list]:
-    """A logistic model on all of (x, y), and the isotonic map of its out-of-fold scores to the share right:
-    the map is fitted on scores the model gave examples it had not seen, as it will in service."""
-    fold = np.random.default_rng(seed).integers(0, folds, len(y))
-    oof = np.zeros(len(y))
-    for f in range(folds):
-        train = fold != f
-        if 0 < y[train].sum() < train.sum():
-            w = np.asarray(fit_logistic(x[train], y[train], l2=l2))
-            oof[~train] = 1 / (1 + np.exp(-np.clip(x[~train] @ w, -40, 40)))
-    return fit_logistic(x, y, l2=l2), fit_isotonic(oof, y)
-
-
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50) -> list[float]:
     """Logistic regression by Newton's method with a small ridge (the bias is the last column, not shrunk)."""
     w = np.zeros(x.shape[1])

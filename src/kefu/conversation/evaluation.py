@@ -30,7 +30,6 @@ from kefu.conversation.confidence import (
     candidate_features,
     document_features,
     expected_calibration_error,
-    fit_calibrated,
     fit_joint_calibrated,
     fit_platt,
 )
@@ -174,41 +173,25 @@ def summarise(rows: list[dict], conf: list[float], right: list[bool]) -> dict:
     }
 
 
-async def fit_confidence(
-    kb: KnowledgeBase, tenant: str, questions: Iterable[Question], k: int = 3, kind: str = "joint"
-) -> ConfidenceModel:
-    """The confidence model fitted on a labelled set's lookups: the FAQ model on every FAQ candidate of every
-    question (right: the candidate is the expected entry), the document model on every question with a
-    document candidate (right: it is from the expected section)."""
-    xf, yf, xd, yd, joint = [], [], [], [], []
+async def fit_confidence(kb: KnowledgeBase, tenant: str, questions: Iterable[Question], k: int = 3) -> ConfidenceModel:
+    """The joint confidence model fitted on a labelled set's lookups: for each question its FAQ candidates' and
+    best chunk's features, and which of them is right (the expected entry, a chunk of the expected section)
+    or none."""
+    joint = []
     for q in questions:
         if handoff_ask(q.text) is not None:
             continue  # handed off before the knowledge base is asked
         look = await kb.lookup(tenant, without_declined_request(q.text), k)  # as the pipeline searches
         if look.matches and is_identical(look.matches[0]):
             continue  # answered from the entry's own wording: nothing to weigh
-        cands = [candidate_features(look, i) for i in range(min(len(look.matches), len(look.signals.get("faq", []))))]
-        right: int | str | None = next(
-            (i for i, m in enumerate(look.matches[: len(cands)]) if q.expect == f"faq:{m.id}"), None
-        )
-        for i, m in enumerate(look.matches[: len(cands)]):
-            xf.append(cands[i])
-            yf.append(float(q.expect == f"faq:{m.id}"))
+        n = min(len(look.matches), len(look.signals.get("faq", [])))
+        right: int | str | None = next((i for i, m in enumerate(look.matches[:n]) if q.expect == f"faq:{m.id}"), None)
         x = document_features(look) if look.best_chunk is not None else None
-        if x is not None and look.best_chunk is not None:
-            xd.append(x)
-            yd.append(float(q.kind == "doc" and in_section(look.best_chunk.section, q.target)))
-            if yd[-1]:
-                right = "doc"
-        joint.append(JointExample(cands, x, right))
-    model = ConfidenceModel(kind=kind)
-    if kind == "joint":
-        model.faq_w, model.doc_w, model.faq_map, model.doc_map = fit_joint_calibrated(joint)
-        return model
-    if xf and 0 < sum(yf) < len(yf):
-        model.faq_w, model.faq_map = fit_calibrated(np.asarray(xf), np.asarray(yf))
-    if xd and 0 < sum(yd) < len(yd):
-        model.doc_w, model.doc_map = fit_calibrated(np.asarray(xd), np.asarray(yd))
+        if x is not None and look.best_chunk is not None and q.kind == "doc":
+            right = "doc" if in_section(look.best_chunk.section, q.target) else right
+        joint.append(JointExample([candidate_features(look, i) for i in range(n)], x, right))
+    model = ConfidenceModel()
+    model.faq_w, model.doc_w, model.faq_map, model.doc_map = fit_joint_calibrated(joint)
     return model
 
 

@@ -162,11 +162,12 @@ def _request(t: str, compact: str) -> HandoffAsk | None:
     if any(_BARE.match(tok) and tok.startswith("人工") for tok in _TOKEN_SPLIT.split(t)):
         return HandoffAsk("request", 0.85, "人工")
     best: tuple[float, str] | None = None
-    for text, rx in ((compact, _REQ_RE), (t, _REQ_EN_RE)):
+    about_en = bool(_ABOUT_HUMAN_EN.search(t))
+    for zh, text, rx in ((True, compact, _REQ_RE), (False, t, _REQ_EN_RE)):
         for m in rx.finditer(text):
-            if _negated(text, m.start(), m.group()) or (text is compact and _about_human(text, m.start(), m.end())):
+            if _negated(text, m.start(), m.group()):
                 continue
-            if text is t and _ABOUT_HUMAN_EN.search(t):
+            if _about_human(text, m.start(), m.end()) if zh else about_en:
                 continue
             w = _REQ_WEIGHT[m.lastgroup or ""]
             if best is None or w > best[0]:

@@ -209,8 +209,9 @@ class TenantIndex:
             return self._keyword_only().lookup(question, k, threshold=threshold, fusion=fusion, weights=weights)
         how = {"query_vector": qv, "fusion": fusion, "weights": weights}
         faq_c = self.faq_retriever.search(question, max(k, 2), **how) if self.faq_retriever else []
-        chunk_c = self.chunk_retriever.search(question, k, **how) if self.chunk_retriever else []
-        look = Lookup(self._interleave(faq_c, chunk_c, k), self.version, vector=qv)
+        # two chunks more than are shown: the runner-up by cosine is then nearly always among them (_doc_lead)
+        chunk_c = self.chunk_retriever.search(question, k + 2, **how) if self.chunk_retriever else []
+        look = Lookup(self._interleave(faq_c, chunk_c[:k], k), self.version, vector=qv)
         if faq_c:
             look.faq, best = decide_fast_path(
                 self.matcher, self.faqs, question, faq_c, qv, threshold=threshold, margin=self.margin
@@ -230,6 +231,7 @@ class TenantIndex:
         `look.matches`' order) and the best document chunk, how close they are (the matcher, cosines, keyword
         ranks, how well an entry's answer fits) and how much of the question's words they hold."""
         q = textmod.bigrams(question)
+        weighted = textmod.weighted_words(question)
 
         def covered(text: str) -> float:
             return len(q & textmod.bigrams(text)) / len(q) if q else 0.0
@@ -245,7 +247,7 @@ class TenantIndex:
                 {
                     "p": m.score, "cos": c.vector_score or 0.0, "kw_top": float(c.keyword_rank == 1),
                     "cov": covered(" ".join([self.faqs[c.id].question, *self.faqs[c.id].similar])),
-                    "wcov": textmod.informative_coverage(question, _entry_text(self.faqs[c.id])),
+                    "wcov": textmod.weighted_share(weighted, _entry_text(self.faqs[c.id])),
                     "answer_cos": float(fits[self.answer_vectors.rows_of([c.id])[0]]) if fits is not None else None,
                 }
                 for m, c in zip(look.matches, faq_c, strict=False)
@@ -253,17 +255,27 @@ class TenantIndex:
         if chunk_c:
             ch = self.chunks[chunk_c[0].id]
             look.best_chunk = self._chunk_passage(chunk_c[0])
-            if self.chunk_retriever is not None and self.chunk_retriever.vector is not None and look.vector is not None:
-                # how far the best chunk stands out among the chunks (a question about none of them finds them
-                # all about as close): comparable across languages, where the cosine itself is not
-                near = self.chunk_retriever.vector.search(look.vector, 2)
-                out["doc_lead"] = near[0][1] - near[1][1] if len(near) > 1 else 0.1
+            if (lead := self._doc_lead(chunk_c, look.vector)) is not None:
+                out["doc_lead"] = lead
             out |= {
                 "doc_cos": chunk_c[0].vector_score or 0.0, "doc_kw": chunk_c[0].keyword_score or 0.0,
                 "doc_cov": covered(ch.section + "\n" + ch.text), "doc_title_cov": covered(ch.section.split(">")[-1]),
-                "doc_wcov": textmod.informative_coverage(question, ch.section + "\n" + ch.text),
+                "doc_wcov": textmod.weighted_share(weighted, ch.section + "\n" + ch.text),
             }  # fmt: skip
         return out
+
+    def _doc_lead(self, chunk_c: list[Candidate], qv: np.ndarray | None) -> float | None:
+        """How far the chunk closest by cosine stands out from the runner-up (a question about none of them finds
+        them all about as close): comparable across languages, where the cosine itself is not. Read from the
+        search's candidates; the vectors are searched again only when the runner-up is not among them."""
+        vector = self.chunk_retriever.vector if self.chunk_retriever is not None else None
+        if vector is None or qv is None:
+            return None
+        by_rank = {c.vector_rank: c.vector_score for c in chunk_c if c.vector_rank in (1, 2)}
+        if by_rank.get(1) is not None and by_rank.get(2) is not None:
+            return by_rank[1] - by_rank[2]
+        near = vector.search(qv, 2)
+        return near[0][1] - near[1][1] if len(near) > 1 else 0.1
 
     def entry(self, key: str) -> Lookup | None:
         """The lookup of an FAQ entry chosen by key (a clarification's suggestion picked), None if it is gone."""

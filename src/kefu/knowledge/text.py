@@ -20,7 +20,16 @@ from functools import lru_cache
 from kefu.knowledge.terms import SHOP_TERMS
 from kefu.text import HAN_RUN_RE, normalise
 
-__all__ = ["bigrams", "char_bigrams", "informative_coverage", "jieba_tokenizer", "tokens", "words"]
+__all__ = [
+    "bigrams",
+    "char_bigrams",
+    "informative_coverage",
+    "jieba_tokenizer",
+    "tokens",
+    "weighted_share",
+    "weighted_words",
+    "words",
+]
 
 ZH_STOPWORDS: frozenset[str] = frozenset(
     [
@@ -290,12 +299,21 @@ def _normalised(text: str) -> str:
     return normalise(text)
 
 
-def informative_coverage(question: str, text: str) -> float:
-    """The share of the question's words, weighted by how much each says (`word_weight`), that `text` holds:
-    "积分能换礼品吗" against an answer about points as cash holds 积分 but not 礼品. Stopwords do not count."""
-    ws = [(w, word_weight(w)) for w in dict.fromkeys(words(question))]
-    total = sum(x for _, x in ws)
+def weighted_words(question: str) -> list[tuple[str, float]]:
+    """The question's words (stopwords out, each once) with their `word_weight`."""
+    return [(w, word_weight(w)) for w in dict.fromkeys(words(question))]
+
+
+def weighted_share(weighted: list[tuple[str, float]], text: str) -> float:
+    """The share of `weighted_words`' weight that `text` holds (1.0 when there is nothing to weigh)."""
+    total = sum(x for _, x in weighted)
     if not total:
         return 1.0
     t = _normalised(text)
-    return sum(x for w, x in ws if w in t) / total
+    return sum(x for w, x in weighted if w in t) / total
+
+
+def informative_coverage(question: str, text: str) -> float:
+    """The share of the question's words, weighted by how much each says (`word_weight`), that `text` holds:
+    "积分能换礼品吗" against an answer about points as cash holds 积分 but not 礼品. Stopwords do not count."""
+    return weighted_share(weighted_words(question), text)
