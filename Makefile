@@ -42,6 +42,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.knowledge
+	$(BIN)/python -m bench.accounts
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

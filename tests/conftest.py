@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 
 from kefu.app import create_app
 from kefu.engines.testing import QueueEngine
-from kefu.ops.settings import EngineSettings, GuardSettings, PolicySettings, Settings
+from kefu.ops.settings import AuthSettings, EngineSettings, GuardSettings, PolicySettings, RateLimits, Settings
 from kefu.store.repo import Store
 
 IN_CI = os.environ.get("CI") == "true"
@@ -77,6 +77,10 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         # Most tests exercise the engine's path (streaming, limits, cancellation) with arbitrary questions: the
         # engine answers whatever the FAQ does not. The answer policy's own tests use its defaults.
         policy=PolicySettings(generation="always"),
+        # the signing key in the test's own directory; no rate limits (their own tests set them)
+        auth=AuthSettings(
+            jwt_key_file=str(tmp_path / "jwt.keys"), rate_limits=RateLimits(customer=0, ip=0, api_key=0, login=0)
+        ),
     )
     base.update(overrides)
     return Settings(**base)
@@ -143,7 +147,7 @@ class ServerThread:
     def __init__(self, app: object) -> None:
         self.port = free_port()
         self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on")
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on", proxy_headers=False)
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -11,7 +11,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from kefu import __version__
+from kefu.admin.accounts.router import auth_router, keys_router, page_router, users_router
+from kefu.admin.audit.router import router as audit_router
 from kefu.admin.knowledge.router import router as kb_admin_router
+from kefu.admin.sessions.router import router as sessions_admin_router
 from kefu.channels.chat.router import router as chat_router
 from kefu.channels.openai_api.router import router as openai_router
 from kefu.channels.web.router import router as web_router
@@ -62,6 +65,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, c
             if feed is not None:
                 await feed.stop()
             await services.engine.aclose()
+            await services.limiter.aclose()
             services.kb.close()
             services.store.close()  # its last writes have told the publisher by now
             if publisher is not None:  # sends what is pending, then lets go of its connection
@@ -81,6 +85,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, c
     app.include_router(openai_router)
     app.include_router(web_router)
     app.include_router(kb_admin_router)
+    for router in (auth_router, users_router, keys_router, audit_router, sessions_admin_router, page_router):
+        app.include_router(router)
     app.mount("/static", static_files(), name="static")
     return app
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from kefu import __version__
+from kefu.admin.accounts.cli import keys_app, users_app
+from kefu.admin.audit.cli import audit_app
 from kefu.admin.cli import kb_app
 from kefu.guard.evaluation import guard_command
 from kefu.knowledge.embedders import get_embedder
@@ -13,6 +15,9 @@ from kefu.knowledge.evaluation import app as eval_app
 app = typer.Typer(help="kefu: self-hosted AI customer service / 智能客服", no_args_is_help=True)
 eval_app.command("guard")(guard_command(get_embedder))
 app.add_typer(eval_app, name="eval")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 
 
 @eval_app.command("answers")
@@ -123,6 +128,9 @@ def serve(
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=5,
+        # uvicorn would believe X-Forwarded-For from any loopback peer (a proxy on this host, or anyone able to
+        # reach it through one); kefu reads it itself, from KEFU_AUTH__TRUSTED_PROXIES only (http/auth.py)
+        proxy_headers=False,
     )
 
 

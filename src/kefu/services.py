@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kefu.accounts.service import Accounts
 from kefu.conversation.pipeline import Pipeline
 from kefu.engines.base import Engine
 from kefu.engines.factory import build_engine
 from kefu.guard.service import Guard
 from kefu.knowledge.embedders import embedder_from_settings
 from kefu.knowledge.service import KnowledgeBase, load_demo_if_empty
+from kefu.ops.ratelimit import RateLimiter, rate_limiter
 from kefu.ops.settings import Settings
 from kefu.store.repo import Store
 
@@ -24,6 +26,8 @@ class Services:
     kb: KnowledgeBase
     engine: Engine
     pipeline: Pipeline
+    accounts: Accounts
+    limiter: RateLimiter  # shared through Redis when KEFU_REDIS_URL is set
 
 
 def setup_database(store: Store, settings: Settings) -> None:
@@ -60,4 +64,6 @@ def build_services(settings: Settings, engine: Engine | None = None) -> Services
     store.kb_listeners.append(kb.forget_versions)
     engine = engine or build_engine(settings.engine)
     guard = Guard(settings.guard, vector_space=settings.kb_embedder)
-    return Services(settings, store, kb, engine, Pipeline(settings, store, kb, engine, guard))
+    limiter = rate_limiter(settings.redis_url)
+    accounts = Accounts(store, settings.auth, limiter)
+    return Services(settings, store, kb, engine, Pipeline(settings, store, kb, engine, guard), accounts, limiter)

@@ -18,8 +18,9 @@ from kefu.store.repo import UnknownSession, UnknownTenant
 
 log = logging.getLogger(__name__)
 
-# The errors a turn can answer with: bad JSON or header, unknown session or tenant, too large, not JSON, bad fields.
-TURN_ERRORS = error_responses(400, 404, 413, 415, 422)
+# The errors a turn can answer with: bad JSON or header, no or a bad API key (or the bot needs one), a key or origin
+# not allowed, unknown session or tenant, too large, not JSON, bad fields, too many requests.
+TURN_ERRORS = error_responses(400, 401, 403, 404, 413, 415, 422, 429)
 
 
 def event_stream_response(description: str, events: list[str], unnamed: bool = False) -> dict:

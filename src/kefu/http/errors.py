@@ -32,6 +32,11 @@ MESSAGES: dict[str, str] = {
     "not_found": "未找到 / Not found",
     "method_not_allowed": "不支持的请求方法 / Method not allowed",
     "internal_error": "服务暂时出错，请稍后再试 / Something went wrong, please try again",
+    "unauthorized": "需要登录或有效的 API 密钥 / Log in or send a valid API key",
+    "forbidden": "无权进行此操作 / Not allowed",
+    "rate_limited": "请求过于频繁，请稍后再试 / Too many requests; try again later",
+    "conflict": "已存在 / Already exists",
+    "origin_not_allowed": "此网站不能使用该客服 / This site may not use this bot",
 }
 
 
@@ -49,12 +54,14 @@ class ErrorBody(BaseModel):
 # What each error status means on kefu's routes, as the OpenAPI document states it.
 _STATUS_TEXT = {
     400: "请求无效（JSON 或请求头格式错误） / Invalid JSON or header",
-    401: "需要管理员令牌 / Admin token required",
+    401: "需要登录或有效的 API 密钥 / Log in or send a valid API key",
     403: "无权访问 / Forbidden",
     404: "会话、租户或条目不存在 / Unknown session, tenant or entry",
+    409: "已存在 / Already exists",
     413: "请求体或消息过长 / Body or message too large",
     415: "请使用 application/json / Content-Type must be application/json",
     422: "字段缺失或无效 / Missing or invalid fields",
+    429: "请求过于频繁（见 Retry-After） / Too many requests (see Retry-After)",
     500: "服务内部错误 / Internal error",
 }
 
@@ -66,9 +73,11 @@ def error_responses(*statuses: int) -> dict[int | str, dict]:
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(code)
-        self.status, self.code = status, code
+        self.status, self.code, self.headers = status, code, headers
         self.message = message or MESSAGES.get(code, code)
 
 
@@ -97,7 +106,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         log.info("request rejected", extra={"code": exc.code, "path": request.url.path})
-        return error_response(exc.status, exc.code, exc.message)
+        response = error_response(exc.status, exc.code, exc.message)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -86,15 +86,15 @@ def parse(src: Source) -> Parsed | Failure:
         return Failure(name, f"could not be read ({type(e).__name__}) (文件无法读取)")
 
 
-def write(store: Store, tenant_id: str, parsed: Parsed) -> ImportedFile | Failure:
+def write(store: Store, tenant_id: str, parsed: Parsed, actor: str = "system") -> ImportedFile | Failure:
     """Store one parsed source: the only part of an import that needs the database (its thread, on SQLite)."""
     name = PurePath(parsed.name).name
     try:
         if parsed.faqs is not None:
-            return ImportedFile(name, "faq", faqs=store.upsert_faq(tenant_id, parsed.faqs))
+            return ImportedFile(name, "faq", faqs=store.upsert_faq(tenant_id, parsed.faqs, actor))
         doc = parsed.document
         assert doc is not None
-        store.replace_document(tenant_id, doc.source, doc.title, doc.format, doc.checksum, parsed.chunks)
+        store.replace_document(tenant_id, doc.source, doc.title, doc.format, doc.checksum, parsed.chunks, actor)
         return ImportedFile(name, "document", chunks=len(parsed.chunks))
     except Exception as e:
         log.exception("import could not be stored", extra={"file": name})
@@ -106,26 +106,29 @@ def import_sources(
     tenant_id: str,
     sources: Iterable[Source],
     on_file: Callable[[str, ImportedFile | Failure], None] | None = None,
+    actor: str = "cli",
 ) -> ImportResult:
     """Load, chunk and store each source, all on the caller's thread (the CLI, start-up)."""
     started, result = time.perf_counter(), ImportResult()
     for src in sources:
         outcome = parse(src)
         if isinstance(outcome, Parsed):
-            outcome = write(store, tenant_id, outcome)
+            outcome = write(store, tenant_id, outcome, actor)
         result.add(outcome)
         if on_file is not None:
             on_file(str(src[0] if isinstance(src, tuple) else src), outcome)
     return result.finish(started)
 
 
-async def import_sources_async(store: Store, tenant_id: str, sources: Iterable[Source]) -> ImportResult:
+async def import_sources_async(
+    store: Store, tenant_id: str, sources: Iterable[Source], actor: str = "system"
+) -> ImportResult:
     """The admin API's import: parsing and chunking (seconds for a long PDF) on a worker thread, so that only the
     writes take the store's thread, which on SQLite is the one every customer's turn goes through."""
     started, result = time.perf_counter(), ImportResult()
     for src in sources:
         outcome = await asyncio.to_thread(parse, src)
         if isinstance(outcome, Parsed):
-            outcome = await store.run(write, store, tenant_id, outcome)
+            outcome = await store.run(write, store, tenant_id, outcome, actor)
         result.add(outcome)
     return result.finish(started)

@@ -73,6 +73,37 @@ class PolicySettings(BaseModel):
     failed_turns_handoff: int = Field(2, ge=1)
 
 
+class RateLimits(BaseModel):
+    """Requests per minute (0: unlimited); a bot profile's `rate_limits` may set its own per kind."""
+
+    customer: int = Field(30, ge=0)  # one customer's (or one session's) chat turns
+    ip: int = Field(120, ge=0)  # one client address's chat turns
+    api_key: int = Field(1200, ge=0)  # one API key's requests
+    login: int = Field(20, ge=0)  # login attempts per client address (the lockout is per account)
+
+
+class AuthSettings(BaseModel):
+    """Accounts (accounts/, ops/auth/): JWT access tokens, refresh tokens, lockout, trusted proxies."""
+
+    # Signing keys by key id ({"2026-12": "..."}, each at least 32 bytes); unset: a random key kept in jwt_key_file.
+    # Rotate by adding a key and making it active; drop the old one once access tokens signed with it expired.
+    jwt_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    jwt_active_key: str | None = None
+    jwt_key_file: str = "./data/jwt.keys"
+    issuer: str = "kefu"
+    audience: str = "kefu-console"
+    access_ttl_s: int = Field(900, ge=30, le=86_400)
+    refresh_ttl_s: int = Field(30 * 86_400, ge=300)
+    # After this many failed logins in a row an account locks for lockout_base_s, doubling with every further
+    # failure up to lockout_max_s; a success resets it.
+    lockout_after: int = Field(5, ge=1)
+    lockout_base_s: float = Field(30.0, gt=0)
+    lockout_max_s: float = Field(3600.0, gt=0)
+    # Reverse proxies whose X-Forwarded-For is believed ("10.0.0.0/8", "127.0.0.1"); from anyone else it is ignored.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    rate_limits: RateLimits = RateLimits()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KEFU_", env_nested_delimiter="__", extra="ignore")
 
@@ -88,10 +119,12 @@ class Settings(BaseSettings):
     engine: EngineSettings = EngineSettings()
     guard: GuardSettings = GuardSettings()
     policy: PolicySettings = PolicySettings()
+    auth: AuthSettings = AuthSettings()
     # Load the demo online-shop knowledge base into an empty database on start.
     demo_data: bool = True
-    # Admin API: a bearer token (`kefu serve` creates one in admin_token_file when none is set). Without a
-    # token the admin API is closed, unless admin_open_local, a development flag, opens it to loopback clients.
+    # Deprecated bootstrap path (use `kefu users add` and log in): a bearer token that acts as an admin of the
+    # tenant in X-Tenant-Id (`kefu serve` creates one in admin_token_file when none is set; every use logs a
+    # warning). admin_open_local, a development flag, opens the admin API to loopback clients without one.
     admin_token: SecretStr | None = None
     admin_token_file: str = "./data/admin.token"
     admin_open_local: bool = False

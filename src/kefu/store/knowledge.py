@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from kefu.store.audit import append as audit_append
 from kefu.store.models import FaqEntry, KbChunk, KbDocument, KbEmbedding, KbVersion, utcnow
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,9 @@ class KnowledgeQueries:
                     log.exception("knowledge change listener failed", extra={"tenant": bumped})
 
     @staticmethod
-    def _bump(conn: Connection, tenant_id: str) -> None:
+    def _bump(conn: Connection, tenant_id: str, actor: str, action: str, target: str, detail: dict) -> None:
+        """The new version, and the change's audit entry, in the writing transaction."""
+        audit_append(conn, tenant_id, actor, action, target, detail)
         conn.info["kb_bumped"] = tenant_id
         t = KbVersion.__table__
         now = utcnow()
@@ -108,9 +111,9 @@ class KnowledgeQueries:
         with self.engine.connect() as conn:
             return int(conn.scalar(select(func.count()).select_from(FaqEntry).where(FaqEntry.tenant_id == tenant_id)))
 
-    def upsert_faq(self, tenant_id: str, records: Iterable[FaqRecord]) -> int:
+    def upsert_faq(self, tenant_id: str, records: Iterable[FaqRecord], actor: str = "system") -> int:
         t = FaqEntry.__table__
-        n = 0
+        n, keys = 0, []
         with self._writing() as conn:
             for r in records:
                 values = dict(
@@ -126,15 +129,18 @@ class KnowledgeQueries:
                 if res.rowcount == 0:
                     conn.execute(insert(t).values(tenant_id=tenant_id, key=r.key, **values))
                 n += 1
+                if len(keys) < 20:
+                    keys.append(r.key)
             if n:
-                self._bump(conn, tenant_id)
+                target = f"faq:{keys[0]}" if n == 1 else "faq:*"
+                self._bump(conn, tenant_id, actor, "kb.faq.put", target, {"count": n, "keys": keys})
         return n
 
-    def delete_faq(self, tenant_id: str, key: str) -> bool:
+    def delete_faq(self, tenant_id: str, key: str, actor: str = "system") -> bool:
         with self._writing() as conn:
             res = conn.execute(delete(FaqEntry).where(FaqEntry.tenant_id == tenant_id, FaqEntry.key == key))
             if res.rowcount:
-                self._bump(conn, tenant_id)
+                self._bump(conn, tenant_id, actor, "kb.faq.delete", f"faq:{key}", {})
             return res.rowcount > 0
 
     def get_faq(self, tenant_id: str, key: str) -> FaqRecord | None:
@@ -160,6 +166,7 @@ class KnowledgeQueries:
         fmt: str,
         content_hash: str,
         chunks: Iterable[tuple[str, str]],
+        actor: str = "system",
     ) -> int:
         """Store a document and its (section, text) chunks, replacing an earlier version by name."""
         docs, chunks_t = KbDocument.__table__, KbChunk.__table__
@@ -183,10 +190,17 @@ class KnowledgeQueries:
             ]
             if rows:
                 conn.execute(insert(chunks_t), rows)
-            self._bump(conn, tenant_id)
+            self._bump(
+                conn,
+                tenant_id,
+                actor,
+                "kb.document.put",
+                f"document:{doc_id}",
+                {"name": name[:200], "sha256": content_hash, "chunks": len(rows)},
+            )
             return int(doc_id)
 
-    def delete_document(self, tenant_id: str, document_id: int) -> bool:
+    def delete_document(self, tenant_id: str, document_id: int, actor: str = "system") -> bool:
         with self._writing() as conn:
             # Chunks first: SQLite only cascades with foreign keys on, which a shared file may not have.
             conn.execute(delete(KbChunk).where(KbChunk.tenant_id == tenant_id, KbChunk.document_id == document_id))
@@ -194,7 +208,7 @@ class KnowledgeQueries:
                 delete(KbDocument).where(KbDocument.tenant_id == tenant_id, KbDocument.id == document_id)
             )
             if res.rowcount:
-                self._bump(conn, tenant_id)
+                self._bump(conn, tenant_id, actor, "kb.document.delete", f"document:{document_id}", {})
             return res.rowcount > 0
 
     def list_documents(self, tenant_id: str) -> list[DocumentView]:

@@ -73,6 +73,12 @@ class BotProfile(Base):
     clarify_threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
     service_hours: Mapped[str | None] = mapped_column(String(32), nullable=True)  # "09:00-21:00"
     handoff_phone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Access (the accounts issue): anonymous customers may chat with this bot (the chat page, the widget); the
+    # browser origins allowed to (None or ["*"]: any; "self": the chat page kefu serves); requests per minute per
+    # customer, client IP and API key ({"customer": 30, ...}; None or a missing kind: the settings').
+    allow_anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
+    allowed_origins: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    rate_limits: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -202,3 +208,85 @@ class MatchLabel(Base):
     label: Mapped[int] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class User(Base):
+    """A person who logs in: an admin, supervisor, agent or viewer of one tenant (ops/auth/roles.py)."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("tenant_id", "email", name="uq_user_tenant_email"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, with its parameters
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped by "log out everywhere", a password change or a role change: access tokens carry it.
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RefreshToken(Base):
+    """A refresh token, stored as its SHA-256 only. A family is one login: a rotated token's reuse revokes it."""
+
+    __tablename__ = "refresh_tokens"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    family: Mapped[str] = mapped_column(String(32), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiKey(Base):
+    """A key for a channel or an integration: shown once, stored as its SHA-256, scoped to a tenant (and maybe
+    one bot) and a set of scopes (chat, kb:read, kb:write, admin)."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))  # the key's first characters, to recognise it in a list
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    bot_name: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    scopes: Mapped[list] = mapped_column(JSON, default=list)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class AuditEntry(Base):
+    """Append-only: every turn (message ids and a hash of the masked text, never the text), generated answer,
+    agent action, admin change, login. Each entry's hash covers the previous one's (a chain per tenant), so an
+    edited, inserted or deleted entry breaks it (store/audit.py, `kefu audit verify`). No foreign key: the
+    record outlives what it describes."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (UniqueConstraint("tenant_id", "seq", name="uq_audit_tenant_seq"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(128))  # user:3 | key:5 | customer:17 | admin-token | system | cli
+    action: Mapped[str] = mapped_column(String(48))  # turn.message | turn.answer | login | login.failed | kb.faq.put
+    target: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The last entry of each tenant's chain: appends lock this row, so instances never fork the chain, and a
+    deleted last entry is detected."""
+
+    __tablename__ = "audit_heads"
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -4,6 +4,7 @@ blocking work on a small thread pool so the event loop never waits on the databa
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 import time
 import uuid
@@ -17,6 +18,9 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from kefu.store.accounts import AccountQueries
+from kefu.store.audit import AuditQueries
+from kefu.store.audit import append as audit_append
 from kefu.store.db import make_engine, migrate, session_factory
 from kefu.store.knowledge import KnowledgeQueries
 from kefu.store.models import BotProfile, ChatSession, Customer, MatchLabel, Message, PiiVaultEntry, Tenant, utcnow
@@ -44,9 +48,10 @@ class UnknownTenant(LookupError):
 _INSERT_CUSTOMER = insert(Customer.__table__)
 _INSERT_SESSION = insert(ChatSession.__table__)
 _INSERT_MESSAGE = insert(Message.__table__)
+# The session must be the tenant's: a turn never writes into another tenant's session, whatever id it carries.
 _TOUCH_SESSION = (
     update(ChatSession.__table__)
-    .where(ChatSession.__table__.c.id == bindparam("sid"))
+    .where(ChatSession.__table__.c.id == bindparam("sid"), ChatSession.__table__.c.tenant_id == bindparam("tid"))
     .values(updated_at=bindparam("now"))
 )
 
@@ -67,10 +72,26 @@ class BotView:
     clarify_threshold: float | None = None
     service_hours: str | None = None  # "09:00-21:00"
     handoff_phone: str | None = None
+    # who may talk to it (the accounts issue): anonymous customers at all, from which browser origins (None or
+    # "*": any; "self": the chat page kefu serves), its own requests-per-minute limits by kind
+    allow_anonymous: bool = True
+    allowed_origins: tuple[str, ...] | None = None
+    rate_limits: dict[str, int] | None = None
 
 
-# The columns `update_bot` may set (the policy's), each with its check.
-BOT_POLICY_FIELDS = ("generation", "clarify_threshold", "service_hours", "handoff_phone", "confidence_threshold")
+# The columns `update_bot` may set (the policy's and access's), each with its check.
+BOT_POLICY_FIELDS = (
+    "generation", "clarify_threshold", "service_hours", "handoff_phone", "confidence_threshold",
+    "allow_anonymous", "allowed_origins", "rate_limits",
+)  # fmt: skip
+
+
+RATE_LIMIT_KINDS = ("customer", "ip", "api_key")
+
+
+def text_digest(text: str) -> str:
+    """What the audit log keeps of a message: its SHA-256, never the text."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass
@@ -105,6 +126,8 @@ def _bot_view(row: Any) -> BotView:
     return BotView(
         row.id, row.name, row.system_prompt, row.model, row.confidence_threshold, row.faq_threshold,
         row.kb_fusion, weights, row.generation, row.clarify_threshold, row.service_hours, row.handoff_phone,
+        bool(row.allow_anonymous), tuple(row.allowed_origins) if row.allowed_origins is not None else None,
+        dict(row.rate_limits) if row.rate_limits else None,
     )  # fmt: skip
 
 
@@ -116,7 +139,7 @@ def _pick(bots: dict[str, BotView], tenant_id: str, name: str) -> BotView:
     return bot
 
 
-class Store(KnowledgeQueries):
+class Store(KnowledgeQueries, AccountQueries, AuditQueries):
     """The conversation store, sync core with async twins for the serving path."""
 
     cache_ttl_s = 5.0
@@ -201,6 +224,15 @@ class Store(KnowledgeQueries):
             raise ValueError(f"not a bot policy field: {sorted(unknown)}")
         if fields.get("generation") not in (None, "on", "off", "auto", "always"):
             raise ValueError(f"generation must be on, off, auto or always, not {fields['generation']!r}")
+        origins = fields.get("allowed_origins")
+        if origins is not None and not (isinstance(origins, list) and all(isinstance(o, str) for o in origins)):
+            raise ValueError("allowed_origins must be a list of origins such as https://shop.example.com, or ['*']")
+        limits = fields.get("rate_limits")
+        if limits is not None and not (
+            isinstance(limits, dict)
+            and all(k in RATE_LIMIT_KINDS and isinstance(v, int) and v >= 0 for k, v in limits.items())
+        ):
+            raise ValueError(f"rate_limits maps {', '.join(RATE_LIMIT_KINDS)} to requests per minute (0: unlimited)")
         with self._bot_lock:
             self._bot_cache.clear()
         with self.sessions.begin() as s:
@@ -246,6 +278,14 @@ class Store(KnowledgeQueries):
     def tenant_ids(self) -> list[str]:
         with self.engine.connect() as conn:
             return list(conn.scalars(select(Tenant.id).order_by(Tenant.id)))
+
+    def bot(self, tenant_id: str, name: str) -> BotView:
+        """The named bot profile, else the tenant's default (cached a few seconds); UnknownTenant otherwise."""
+        bots = self._cached_bots(tenant_id)
+        if bots is None:
+            with self.engine.connect() as conn:
+                bots = self._tenant_bots(conn, tenant_id)
+        return _pick(bots, tenant_id, name)
 
     def tenant_exists(self, tenant_id: str) -> bool:
         with self.sessions() as s:
@@ -337,7 +377,9 @@ class Store(KnowledgeQueries):
                     },
                 )
             else:
-                conn.execute(_TOUCH_SESSION, {"sid": ctx.session_id, "now": now})
+                touched = conn.execute(_TOUCH_SESSION, {"sid": ctx.session_id, "tid": ctx.tenant_id, "now": now})
+                if touched.rowcount != 1:
+                    raise UnknownSession(ctx.session_id)
             res = conn.execute(
                 _INSERT_MESSAGE,
                 {
@@ -350,6 +392,10 @@ class Store(KnowledgeQueries):
                 },
             )
             ctx.user_message_id = res.inserted_primary_key[0]
+            audit_append(
+                conn, ctx.tenant_id, f"customer:{ctx.customer_id}", "turn.message", f"session:{ctx.session_id}",
+                {"message": ctx.user_message_id, "sha256": text_digest(text), "channel": channel}, now,
+            )  # fmt: skip
             return ctx.user_message_id
 
     def finish_turn(
@@ -370,14 +416,15 @@ class Store(KnowledgeQueries):
         """Write the reply; with it, in one transaction, the policy's memory for the next turn (`state`) and
         a hand-off (`handoff`: its reason; the session becomes "pending")."""
         with self.engine.begin() as conn:
-            if state is not None or handoff is not None:
-                values: dict[str, Any] = {}
-                if state is not None:
-                    values["state"] = state
-                if handoff is not None:
-                    values |= {"mode": "pending", "handoff_reason": handoff[:32], "pending_since": utcnow()}
-                t = ChatSession.__table__
-                conn.execute(update(t).where(t.c.id == session_id, t.c.tenant_id == tenant_id).values(**values))
+            values: dict[str, Any] = {"updated_at": utcnow()}
+            if state is not None:
+                values["state"] = state
+            if handoff is not None:
+                values |= {"mode": "pending", "handoff_reason": handoff[:32], "pending_since": utcnow()}
+            t = ChatSession.__table__
+            n = conn.execute(update(t).where(t.c.id == session_id, t.c.tenant_id == tenant_id).values(**values))
+            if n.rowcount != 1:  # another tenant's session (or none): nothing is written
+                raise UnknownSession(session_id)
             res = conn.execute(
                 _INSERT_MESSAGE,
                 {
@@ -394,7 +441,12 @@ class Store(KnowledgeQueries):
                     "sources": sources,
                 },
             )
-            return res.inserted_primary_key[0]
+            mid = res.inserted_primary_key[0]
+            detail = {"message": mid, "sha256": text_digest(text), "engine": engine, "degraded": degraded}
+            if handoff is not None:
+                detail["handoff"] = handoff[:32]
+            audit_append(conn, tenant_id, "bot", "turn.answer", f"session:{session_id}", detail)
+            return mid
 
     def _cached_bots(self, tenant_id: str) -> dict[str, BotView] | None:
         with self._bot_lock:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Path, Query, UploadFile
 from pydantic import WithJsonSchema
 
-from kefu.admin.deps import AdminDep, AdminTenantDep
+from kefu.admin.deps import KbReader, KbWriter
 from kefu.admin.knowledge.protocol import DocumentPublic, FaqList, FaqPublic, FaqUpsert, ImportReportPublic, SearchHit
 from kefu.http.deps import JsonBody, ServicesDep
 from kefu.http.errors import ApiError, error_responses
@@ -19,8 +19,7 @@ from kefu.store.knowledge import FaqRecord
 router = APIRouter(
     prefix="/admin/kb",
     tags=["admin: knowledge"],
-    dependencies=[AdminDep],
-    responses=error_responses(400, 401, 403, 404, 422),  # bad header, no/wrong token, unknown tenant or entry
+    responses=error_responses(400, 401, 403, 404, 422, 429),  # bad header, no/wrong credential, role, unknown entry
 )
 KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
 _KEY = re.compile(KEY_PATTERN)
@@ -38,25 +37,25 @@ def _key(key: str) -> str:
 
 @router.get("/faqs", response_model=FaqList)
 async def list_faqs(
-    tenant: AdminTenantDep,
+    who: KbReader,
     services: ServicesDep,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict:
-    items = await services.store.run(services.store.list_faq, tenant, offset, limit)
+    items = await services.store.run(services.store.list_faq, who.tenant, offset, limit)
     return {"items": [r.__dict__ for r in items], "offset": offset, "count": len(items)}
 
 
 @router.get("/faqs/{key}", response_model=FaqPublic)
-async def get_faq(key: KeyPath, tenant: AdminTenantDep, services: ServicesDep) -> dict:
-    rec = await services.store.run(services.store.get_faq, tenant, _key(key))
+async def get_faq(key: KeyPath, who: KbReader, services: ServicesDep) -> dict:
+    rec = await services.store.run(services.store.get_faq, who.tenant, _key(key))
     if rec is None:
         raise ApiError(404, "not_found")
     return rec.__dict__
 
 
 @router.put("/faqs/{key}", response_model=FaqPublic, dependencies=[JsonBody], responses=error_responses(413, 415))
-async def put_faq(key: KeyPath, body: FaqUpsert, tenant: AdminTenantDep, services: ServicesDep) -> dict:
+async def put_faq(key: KeyPath, body: FaqUpsert, who: KbWriter, services: ServicesDep) -> dict:
     rec = FaqRecord(
         key=_key(key),
         question=body.question.strip(),
@@ -66,31 +65,31 @@ async def put_faq(key: KeyPath, body: FaqUpsert, tenant: AdminTenantDep, service
         similar=body.similar,
         tags=body.tags,
     )
-    await services.store.run(services.store.upsert_faq, tenant, [rec])
+    await services.store.run(services.store.upsert_faq, who.tenant, [rec], who.actor)
     return rec.__dict__
 
 
 @router.delete("/faqs/{key}", status_code=204)
-async def delete_faq(key: KeyPath, tenant: AdminTenantDep, services: ServicesDep) -> None:
-    if not await services.store.run(services.store.delete_faq, tenant, _key(key)):
+async def delete_faq(key: KeyPath, who: KbWriter, services: ServicesDep) -> None:
+    if not await services.store.run(services.store.delete_faq, who.tenant, _key(key), who.actor):
         raise ApiError(404, "not_found")
 
 
 @router.get("/documents", response_model=list[DocumentPublic])
-async def list_documents(tenant: AdminTenantDep, services: ServicesDep) -> list:
-    return [d.__dict__ for d in await services.store.run(services.store.list_documents, tenant)]
+async def list_documents(who: KbReader, services: ServicesDep) -> list:
+    return [d.__dict__ for d in await services.store.run(services.store.list_documents, who.tenant)]
 
 
 @router.delete("/documents/{document_id}", status_code=204)
 async def delete_document(
-    document_id: Annotated[int, Path(ge=1, le=2**62)], tenant: AdminTenantDep, services: ServicesDep
+    document_id: Annotated[int, Path(ge=1, le=2**62)], who: KbWriter, services: ServicesDep
 ) -> None:
-    if not await services.store.run(services.store.delete_document, tenant, document_id):
+    if not await services.store.run(services.store.delete_document, who.tenant, document_id, who.actor):
         raise ApiError(404, "not_found")
 
 
 @router.post("/import", response_model=ImportReportPublic, responses=error_responses(413))
-async def import_files(files: Files, tenant: AdminTenantDep, services: ServicesDep) -> dict:
+async def import_files(files: Files, who: KbWriter, services: ServicesDep) -> dict:
     """Multipart upload of FAQ tables and documents; the report lists what failed and why. The files are parsed
     off the database thread; the indexes of the new version build in the background while the old one answers."""
     most = services.settings.max_upload_files
@@ -103,16 +102,16 @@ async def import_files(files: Files, tenant: AdminTenantDep, services: ServicesD
         if len(data) > limit:
             raise ApiError(413, "body_too_large", f"{f.filename}: 文件过大 / file larger than {limit} bytes")
         sources.append(((f.filename or "upload").replace("/", "_")[-200:], data))
-    result = await import_sources_async(services.store, tenant, sources)
+    result = await import_sources_async(services.store, who.tenant, sources, who.actor)
     return result.public()
 
 
 @router.get("/search", response_model=list[SearchHit])
 async def search(
-    tenant: AdminTenantDep,
+    who: KbReader,
     services: ServicesDep,
     q: Annotated[str, Query(min_length=1, max_length=4000)],
     k: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> list:
-    hits = await services.kb.search(tenant, q, k)
+    hits = await services.kb.search(who.tenant, q, k)
     return [{"id": h.id, "kind": h.kind, "title": h.title, "snippet": h.snippet(), "score": h.score} for h in hits]

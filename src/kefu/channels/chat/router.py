@@ -21,10 +21,12 @@ from kefu.channels.deps import (
     start_turn,
 )
 from kefu.conversation.types import Reply, Turn
-from kefu.http.deps import JsonBody, PipelineDep, ServicesDep, ServiceTypeDep, SettingsDep, TenantDep
+from kefu.http.auth import ChatAccess, ChatAccessDep, admit_turn
+from kefu.http.deps import JsonBody, ServicesDep
 from kefu.http.errors import ApiError, error_body, error_responses
 from kefu.http.validators import ID_PATTERN, check_text, valid_id
 from kefu.ops.settings import Settings
+from kefu.services import Services
 from kefu.store.repo import UnknownSession
 
 log = logging.getLogger(__name__)
@@ -35,27 +37,31 @@ SSE_DOC = (
 )
 
 
-def make_turn(body: ChatRequest, tenant: str, service_type: str, settings: Settings) -> Turn:
+def make_turn(body: ChatRequest, access: ChatAccess, settings: Settings) -> Turn:
     return Turn(
-        tenant=tenant,
+        tenant=access.tenant,
         channel=valid_id(body.channel, "channel") or "web",
         customer=valid_id(body.customer_id, "customer_id"),
         session=valid_id(body.session_id, "session_id"),
         text=check_text(body.text, settings),
-        service_type=service_type,
+        service_type=access.service_type,
     )
+
+
+async def admitted_turn(body: ChatRequest, access: ChatAccess, services: Services) -> Turn:
+    turn = make_turn(body, access, services.settings)
+    await admit_turn(services, access, turn.service_type, turn.customer or turn.session)
+    return turn
 
 
 @router.post("/chat", response_model=ChatResponse, dependencies=[JsonBody], responses=TURN_ERRORS)
 async def chat(
     request: Request,
     body: ChatRequest,
-    tenant: TenantDep,
-    service_type: ServiceTypeDep,
-    pipeline: PipelineDep,
-    settings: SettingsDep,
+    access: ChatAccessDep,
+    services: ServicesDep,
 ) -> dict | Response:
-    reply = await start_turn(pipeline, make_turn(body, tenant, service_type, settings))
+    reply = await start_turn(services.pipeline, await admitted_turn(body, access, services))
     if not await collect_while_connected(request, reply):
         return Response(status_code=CLIENT_GONE)
     return reply.public()
@@ -86,18 +92,15 @@ async def _sse_events(reply: Reply) -> AsyncIterator[bytes]:
     response_model=None,
     responses={200: event_stream_response(SSE_DOC, list(SSE_EVENTS)), **TURN_ERRORS},
 )
-async def chat_stream(
-    body: ChatRequest, tenant: TenantDep, service_type: ServiceTypeDep, pipeline: PipelineDep, settings: SettingsDep
-) -> EventStream:
-    reply = await start_turn(pipeline, make_turn(body, tenant, service_type, settings))
+async def chat_stream(body: ChatRequest, access: ChatAccessDep, services: ServicesDep) -> EventStream:
+    reply = await start_turn(services.pipeline, await admitted_turn(body, access, services))
     reply.begin()
     return EventStream(_sse_events(reply), headers={"X-Session-Id": reply.session_id})
 
 
 @router.websocket("/chat/ws")
-async def chat_ws(
-    ws: WebSocket, tenant: TenantDep, service_type: ServiceTypeDep, pipeline: PipelineDep, settings: SettingsDep
-) -> None:
+async def chat_ws(ws: WebSocket, access: ChatAccessDep, services: ServicesDep) -> None:
+    settings = services.settings
     await ws.accept()
     session_id: str | None = None
     try:
@@ -110,7 +113,7 @@ async def chat_ws(
                 raw = (frame.get("bytes") or b"").decode("utf-8", "replace")
             try:
                 body = _ws_request(raw, settings, session_id)
-                reply = await start_turn(pipeline, make_turn(body, tenant, service_type, settings))
+                reply = await start_turn(services.pipeline, await admitted_turn(body, access, services))
                 session_id = reply.session_id
                 await _ws_reply(ws, reply)
             except ApiError as e:
@@ -150,13 +153,17 @@ async def _ws_reply(ws: WebSocket, reply: Reply) -> None:
     await ws.send_text(orjson.dumps({"type": "done", **reply.public()}).decode())
 
 
-@router.get("/sessions/{session_id}/messages", response_model=SessionMessages, responses=error_responses(400, 404, 422))
+@router.get(
+    "/sessions/{session_id}/messages",
+    response_model=SessionMessages,
+    responses=error_responses(400, 401, 403, 404, 422, 429),
+)
 async def session_messages(
-    session_id: Annotated[str, Path(pattern=ID_PATTERN)], tenant: TenantDep, services: ServicesDep
+    session_id: Annotated[str, Path(pattern=ID_PATTERN)], access: ChatAccessDep, services: ServicesDep
 ) -> dict:
     valid_id(session_id, "session_id")
     try:
-        msgs = await services.store.run(services.store.session_messages, tenant, session_id)
+        msgs = await services.store.run(services.store.session_messages, access.tenant, session_id)
     except UnknownSession as e:
         raise ApiError(404, "unknown_session") from e
     return {"session_id": session_id, "messages": [m.__dict__ for m in msgs]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Annotated
 
@@ -18,7 +19,8 @@ from kefu.channels.deps import (
 )
 from kefu.channels.openai_api.protocol import ChatCompletion, ChatCompletionRequest, Model, ModelList
 from kefu.channels.openai_api.serving import completion, stream_chunks, to_turn
-from kefu.http.deps import JsonBody, PipelineDep, ServicesDep, SettingsDep, TenantDep
+from kefu.http.auth import ChatAccessDep, admit_turn
+from kefu.http.deps import JsonBody, ServicesDep
 from kefu.http.errors import error_responses
 from kefu.http.validators import ID_PATTERN
 
@@ -38,12 +40,15 @@ STREAM_DOC = (
 async def chat_completions(
     request: Request,
     req: ChatCompletionRequest,
-    tenant: TenantDep,
-    pipeline: PipelineDep,
-    settings: SettingsDep,
+    access: ChatAccessDep,
+    services: ServicesDep,
     x_session_id: Annotated[str | None, Header(pattern=ID_PATTERN)] = None,
 ) -> Response:
-    reply = await start_turn(pipeline, to_turn(req, tenant, x_session_id, settings))
+    turn = to_turn(req, access.tenant, x_session_id, services.settings)
+    if access.key is not None and access.key.bot is not None and req.model in ("", "kefu", "default"):
+        turn = dataclasses.replace(turn, service_type=access.key.bot)  # the key's own bot, when none is named
+    await admit_turn(services, access, turn.service_type, turn.customer or turn.session)
+    reply = await start_turn(services.pipeline, turn)
     headers = {"X-Session-Id": reply.session_id}
     if req.stream:
         reply.begin()
@@ -53,8 +58,10 @@ async def chat_completions(
     return JSONResponse(completion(req, reply).model_dump(), headers=headers)
 
 
-@router.get("/models", response_model=ModelList, responses=error_responses(400))
-async def list_models(tenant: TenantDep, services: ServicesDep) -> ModelList:
-    names = await services.store.run(services.store.bot_names, tenant)
+@router.get("/models", response_model=ModelList, responses=error_responses(400, 401, 403, 404, 429))
+async def list_models(access: ChatAccessDep, services: ServicesDep) -> ModelList:
+    names = await services.store.run(services.store.bot_names, access.tenant)
+    if access.key is not None and access.key.bot is not None:
+        names = [n for n in names if n == access.key.bot]
     now = int(time.time())
     return ModelList(data=[Model(id=n, created=now, owned_by="kefu") for n in names])

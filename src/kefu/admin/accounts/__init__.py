@@ -1,0 +1,1 @@
+"""Logins, users and API keys: /auth/* (login, refresh, logout), /admin/users, /admin/keys, the login page."""

@@ -1,0 +1,1 @@
+"""Conversations as the staff see them (/admin/sessions); the agent console grows here."""

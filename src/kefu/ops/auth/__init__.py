@@ -1,0 +1,1 @@
+"""Authentication pieces that need no database: who may do what (roles), password hashes, signed tokens."""
