@@ -120,6 +120,8 @@ def _revoke_family(tenant_id: str, user_id: int, family: str) -> Any:
     return update(_TOKENS).where(
         t.tenant_id == tenant_id, t.user_id == user_id, t.family == family, t.revoked_at.is_(None)
     )
+
+
 USER_FIELDS = ("role", "display_name", "active", "password_hash")
 
 
