@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from kefu import __version__
 from kefu.admin.accounts.router import auth_router, keys_router, page_router, users_router
 from kefu.admin.audit.router import router as audit_router
+from kefu.admin.bots.router import router as bots_router
 from kefu.admin.knowledge.router import router as kb_admin_router
 from kefu.admin.sessions.router import router as sessions_admin_router
 from kefu.channels.chat.router import router as chat_router
@@ -85,7 +86,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, c
     app.include_router(openai_router)
     app.include_router(web_router)
     app.include_router(kb_admin_router)
-    for router in (auth_router, users_router, keys_router, audit_router, sessions_admin_router, page_router):
+    for router in (
+        auth_router,
+        users_router,
+        keys_router,
+        bots_router,
+        audit_router,
+        sessions_admin_router,
+        page_router,
+    ):
         app.include_router(router)
     app.mount("/static", static_files(), name="static")
     return app

@@ -118,7 +118,8 @@ def serve(
     typer.echo(f"聊天页面 / Chat page: http://{shown}:{p}/")
     if settings.admin_token is None:
         where = "新建并保存在 / created and kept in" if created else "保存在 / kept in"
-        typer.echo(f"管理令牌 / Admin token: {token}  ({where} {settings.admin_token_file})")
+        typer.echo(f"管理令牌（已弃用）/ Admin token (deprecated): {token}  ({where} {settings.admin_token_file})")
+        typer.echo("创建管理员 / Create an admin: kefu users add --role admin EMAIL, then log in at /login")
     uvicorn.run(
         "kefu.app:app_factory",
         factory=True,

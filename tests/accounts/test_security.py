@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,7 +65,7 @@ def test_bad_access_tokens_are_refused(kefu: Kefu) -> None:
     audience = jwt.encode(_claims(sub=str(admin), aud="someone-else"), SECRET, algorithm="HS256", headers={"kid": "k1"})
     issuer = jwt.encode(_claims(sub=str(admin), iss="evil"), SECRET, algorithm="HS256", headers={"kid": "k1"})
     wrong_kid = jwt.encode(_claims(sub=str(admin)), SECRET, algorithm="HS256", headers={"kid": "k2"})
-    hs512 = jwt.encode(_claims(sub=str(admin)), SECRET, algorithm="HS512", headers={"kid": "k1"})
+    hs512 = jwt.encode(_claims(sub=str(admin)), SECRET * 2, algorithm="HS512", headers={"kid": "k1"})
 
     def b64(d: dict) -> str:
         return base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
@@ -278,3 +279,21 @@ def test_bot_without_anonymous_customers_needs_a_key(kefu: Kefu) -> None:
     _refused(kefu.http.post("/api/chat", json={"text": "你好"}, headers={**h, "Origin": "https://evil.example"}), 403)
     r = kefu.http.post("/api/chat", json={"text": "你好"}, headers={**h, "Origin": "https://shop.example.com"})
     assert r.status_code == 200
+
+
+def test_secrets_never_reach_the_logs(kefu: Kefu, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    pair = kefu.login("admin@shop.cn")
+    admin = {"Authorization": f"Bearer {pair['access_token']}"}
+    key = kefu.http.post("/admin/keys", json={"name": "k", "scopes": ["chat"]}, headers=admin).json()["key"]
+    kefu.http.post("/api/chat", json={"text": "你好"}, headers={"Authorization": f"Bearer {key}"})
+    kefu.http.post("/auth/login", json={"email": "admin@shop.cn", "password": "wrong-password-xyz"})
+    kefu.http.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    kefu.http.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})  # the reuse warning
+    kefu.http.get("/admin/users", headers={"Authorization": "Bearer kf_" + "x" * 43})
+    secrets = [PASSWORD, "wrong-password-xyz", key, pair["access_token"], pair["refresh_token"], SECRET, "x" * 43]
+    assert any(r.name == "kefu.accounts.service" for r in caplog.records)  # the server's records are seen
+    for rec in caplog.records:
+        text = rec.getMessage() + " " + " ".join(str(v) for v in rec.__dict__.values())
+        for s in secrets:
+            assert s not in text, (rec.name, rec.getMessage())

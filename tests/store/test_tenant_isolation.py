@@ -431,6 +431,16 @@ def _bot_names(store: Store, seed: Seed) -> None:
     assert store.bot_names("acme") == ["acme-bot", "default", SHARED_BOT]
 
 
+@covers("list_bots")
+def _list_bots(store: Store, seed: Seed) -> None:
+    with only_writes_to(store, None):
+        mine = store.list_bots("default")
+    assert [b.name for b in mine] == ["default", "default-bot", SHARED_BOT]
+    nothing_of_acme(mine)
+    # positive control
+    assert [b.name for b in store.list_bots("acme")] == ["acme-bot", "default", SHARED_BOT]
+
+
 @covers("upsert_bot")
 def _upsert_bot(store: Store, seed: Seed) -> None:
     a = seed.acme

@@ -217,8 +217,9 @@ class Store(KnowledgeQueries, AccountQueries, AuditQueries):
             bot.confidence_threshold, bot.faq_threshold = confidence_threshold, faq_threshold
             bot.kb_fusion, bot.kb_keyword_weight, bot.kb_vector_weight = fusion, kw_weight, vec_weight
 
-    def update_bot(self, tenant_id: str, name: str, **fields: Any) -> None:
-        """Set some of a bot profile's answer-policy settings (`BOT_POLICY_FIELDS`; None: the settings')."""
+    def update_bot(self, tenant_id: str, name: str, actor: str = "system", **fields: Any) -> BotView:
+        """Set some of a bot profile's answer-policy and access settings (`BOT_POLICY_FIELDS`; None: the
+        settings'), with the change's audit entry. UnknownTenant when the tenant has no such bot."""
         unknown = set(fields) - set(BOT_POLICY_FIELDS)
         if unknown:
             raise ValueError(f"not a bot policy field: {sorted(unknown)}")
@@ -241,6 +242,9 @@ class Store(KnowledgeQueries, AccountQueries, AuditQueries):
                 raise UnknownTenant(tenant_id)
             for k, v in fields.items():
                 setattr(bot, k, v)
+            s.flush()
+            audit_append(s.connection(), tenant_id, actor, "bot.update", f"bot:{name}", dict(fields))
+            return _bot_view(bot)
 
     def record_match_labels(self, tenant_id: str, question: str, labels: list[tuple[str, int]], source: str) -> None:
         """Labelled pairs (question, FAQ entry, 1 same / 0 not) for the matcher's next fit."""
@@ -290,6 +294,11 @@ class Store(KnowledgeQueries, AccountQueries, AuditQueries):
     def tenant_exists(self, tenant_id: str) -> bool:
         with self.sessions() as s:
             return s.get(Tenant, tenant_id) is not None
+
+    def list_bots(self, tenant_id: str) -> list[BotView]:
+        with self.engine.connect() as conn:
+            t = BotProfile.__table__
+            return [_bot_view(r) for r in conn.execute(select(t).where(t.c.tenant_id == tenant_id).order_by(t.c.name))]
 
     def bot_names(self, tenant_id: str) -> list[str]:
         with self.sessions() as s:
