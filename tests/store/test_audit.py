@@ -488,3 +488,39 @@ def test_cli_verify_and_export(
         assert f"{a}: BROKEN" in r.stdout and f"{b}: ok (1 entries)" in r.stdout
     finally:
         store.engine.dispose()
+
+
+def test_postgresql_fast_path_is_one_statement_and_yields_to_other_instances(pg_module_url: str) -> None:
+    """An instance that made a tenant's last entry appends the next in one statement; another instance's entry in
+    between makes that guess fail, and the locking path keeps the chain whole."""
+    tenant = f"fast-{uuid.uuid4().hex[:8]}"
+    one, two = _S(pg_module_url), _S(pg_module_url)
+    statements: list[str] = []
+    sa.event.listen(one.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    try:
+        one.audit(tenant, "system", "kb.faq.put", "faq:1", {})
+        statements.clear()
+        with one.engine.begin() as conn:
+            audit.append(conn, tenant, "system", "kb.faq.put", "faq:2", {})
+        assert len(statements) == 1 and statements[0].lstrip().startswith("WITH moved AS")
+        two.audit(tenant, "system", "kb.faq.put", "faq:3", {})  # another instance: one's guess is stale now
+        statements.clear()
+        with one.engine.begin() as conn:
+            audit.append(conn, tenant, "system", "kb.faq.put", "faq:4", {})
+        assert len(statements) > 1  # the guess failed, the locking path ran
+        with pytest.raises(RuntimeError), one.engine.begin() as conn:  # a rolled-back append: the guess is stale
+            audit.append(conn, tenant, "system", "kb.faq.put", "faq:5", {})
+            raise RuntimeError("the turn failed")
+        one.audit(tenant, "system", "kb.faq.put", "faq:6", {})
+        result = _one(one, tenant)
+        assert result.ok and result.checked == 5, result
+        assert [e.target for e in sorted(one.audit_entries(tenant), key=lambda e: e.seq)] == [
+            "faq:1",
+            "faq:2",
+            "faq:3",
+            "faq:4",
+            "faq:6",
+        ]
+    finally:
+        one.engine.dispose()
+        two.engine.dispose()

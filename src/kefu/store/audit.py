@@ -54,6 +54,32 @@ _PG_ENTRY = (
 _PG_INSERT_AND_MOVE = (
     update(_HEADS).where(_HEADS.c.tenant_id == _PG_ENTRY.c.tenant_id).values(seq=_PG_ENTRY.c.seq, hash=_PG_ENTRY.c.hash)
 )
+_MOVE_HEAD_IF = _MOVE_HEAD.where(_HEADS.c.seq == bindparam("known_seq"), _HEADS.c.hash == bindparam("known_hash"))
+# PostgreSQL, when this process knows the tenant's head (it made the last entry): move the head only if it is
+# still that one, and insert the entry only if it moved: one round trip. Another instance's append in between
+# leaves nothing moved and nothing inserted, and the locking path above runs instead.
+_FAST_COLS = [c for c in _LOG.c if c.name != "id"]
+_PG_MOVED = (
+    update(_HEADS)
+    .where(
+        _HEADS.c.tenant_id == bindparam("e_tenant_id", type_=_HEADS.c.tenant_id.type),
+        _HEADS.c.seq == bindparam("known_seq", type_=_HEADS.c.seq.type),
+        _HEADS.c.hash == bindparam("e_prev_hash", type_=_HEADS.c.hash.type),
+    )
+    .values(seq=bindparam("e_seq", type_=_C.seq.type), hash=bindparam("e_hash", type_=_C.hash.type))
+    .returning(_HEADS.c.tenant_id)
+    .cte("moved")
+)
+_PG_FAST = (
+    insert(_LOG)
+    .from_select(
+        [c.name for c in _FAST_COLS],
+        select(*[bindparam(f"e_{c.name}", type_=c.type) for c in _FAST_COLS]).select_from(_PG_MOVED),
+    )
+    .add_cte(_PG_MOVED)
+)
+# (engine, tenant) -> the (seq, hash) this process last appended: a guess the fast path checks, never trusted.
+_known_heads: dict[tuple[int, str], tuple[int, str]] = {}
 _READ_HEAD = select(_HEADS.c.seq, _HEADS.c.hash).where(_HEADS.c.tenant_id == bindparam("tenant_id"))
 _COLUMNS = (_C.id, _C.tenant_id, _C.seq, _C.at, _C.actor, _C.action, _C.target, _C.detail, _C.prev_hash, _C.hash)
 # Keyset pages in chain order, (seq, id) after the last row read: a duplicated seq (the unique constraint dropped)
@@ -103,13 +129,31 @@ def append(
     and return its seq. The tenant's head row is locked until that commit, so concurrent appends from any number
     of threads or instances queue on it and never fork or skip in the chain. `detail` holds JSON values only
     (str, int, float, bool, None, lists, dicts with str keys); it is stored as its JSON round trip, so the hash
-    of what is read back is the hash written."""
+    of what is read back is the hash written. When this process made the tenant's last entry, it first tries
+    to move the head from that entry (one statement on PostgreSQL, two on SQLite); a head moved by anyone else
+    makes the try a no-op and the locking path runs."""
     at = _utc(at) if at is not None else datetime.now(UTC)
     # Canonical JSON values (a tuple becomes a list, NaN null): what the database stores and gives back.
     detail = orjson.loads(orjson.dumps(detail or {}))
     key = {"tenant_id": tenant_id}
-    new_head = _NEW_HEAD.get(conn.dialect.name)
-    if conn.dialect.name == "sqlite":
+    dialect = conn.dialect.name
+    known = (id(conn.engine), tenant_id)
+    if known in _known_heads:
+        prev_seq, prev_hash = _known_heads[known]
+        entry = _entry(tenant_id, prev_seq + 1, prev_hash, at, actor, action, target, detail)
+        if dialect == "postgresql":
+            params = {f"e_{k}": v for k, v in entry.items()}
+            moved = conn.execute(_PG_FAST, {**params, "known_seq": prev_seq}).rowcount == 1
+        else:  # SQLite: the conditional move takes the write lock first; the entry follows only if it moved
+            move = {"head_tenant": tenant_id, "head_seq": entry["seq"], "head_hash": entry["hash"]}
+            moved = conn.execute(_MOVE_HEAD_IF, {**move, "known_seq": prev_seq, "known_hash": prev_hash}).rowcount == 1
+            if moved:
+                conn.execute(_INSERT_ENTRY, entry)
+        if moved:
+            _known_heads[known] = (entry["seq"], entry["hash"])
+            return entry["seq"]
+    new_head = _NEW_HEAD.get(dialect)
+    if dialect == "sqlite":
         # A write first: it takes SQLite's write lock before the head is read, so no other connection's append
         # can land between the read and this one's (a read first would leave that window open).
         conn.execute(new_head, {"tenant_id": tenant_id, "seq": 0, "hash": GENESIS})
@@ -118,23 +162,32 @@ def append(
         head = conn.execute(_LOCK_HEAD, key).first()
         if head is None:  # the tenant's first entry: create the head (a racing creator's row wins), then lock it
             if new_head is None:
-                raise NotImplementedError(f"audit log on {conn.dialect.name}")
+                raise NotImplementedError(f"audit log on {dialect}")
             conn.execute(new_head, {"tenant_id": tenant_id, "seq": 0, "hash": GENESIS})
             head = conn.execute(_LOCK_HEAD, key).first()
     if head is None:
         raise RuntimeError(f"audit head of tenant {tenant_id!r} not visible (isolation above READ COMMITTED?)")
-    seq = head.seq + 1
-    digest = entry_hash(head.hash, tenant_id, seq, at, actor, action, target, detail)
-    entry = {
-        "tenant_id": tenant_id, "seq": seq, "at": at, "actor": actor, "action": action, "target": target,
-        "detail": detail, "prev_hash": head.hash, "hash": digest,
-    }  # fmt: skip
-    if conn.dialect.name == "postgresql":
+    entry = _entry(tenant_id, head.seq + 1, head.hash, at, actor, action, target, detail)
+    seq = entry["seq"]
+    if dialect == "postgresql":
         conn.execute(_PG_INSERT_AND_MOVE, {f"e_{k}": v for k, v in entry.items()})
     else:
         conn.execute(_INSERT_ENTRY, entry)
-        conn.execute(_MOVE_HEAD, {"head_tenant": tenant_id, "head_seq": seq, "head_hash": digest})
+        conn.execute(_MOVE_HEAD, {"head_tenant": tenant_id, "head_seq": seq, "head_hash": entry["hash"]})
+    if len(_known_heads) > 10_000:
+        _known_heads.clear()
+    _known_heads[known] = (seq, entry["hash"])  # a rollback makes it stale: the fast path then fails once
     return seq
+
+
+def _entry(
+    tenant_id: str, seq: int, prev_hash: str, at: datetime, actor: str, action: str, target: str, detail: dict
+) -> dict[str, Any]:
+    digest = entry_hash(prev_hash, tenant_id, seq, at, actor, action, target, detail)
+    return {
+        "tenant_id": tenant_id, "seq": seq, "at": at, "actor": actor, "action": action, "target": target,
+        "detail": detail, "prev_hash": prev_hash, "hash": digest,
+    }  # fmt: skip
 
 
 @dataclass(frozen=True)
