@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
 import socket
 import statistics
 import sys
@@ -177,15 +176,6 @@ def render(results: list[dict[str, Any]], machine: str) -> str:
     return "\n".join(lines)
 
 
-def splice(path: Path, section: str) -> None:
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if START in old and END in old:
-        new = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, old, flags=re.S)
-    else:
-        new = old.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(new, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.accounts")
     ap.add_argument("--quick", action="store_true")
@@ -199,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     quick = a.quick or os.environ.get("BENCH_QUICK", "") not in ("", "0")
     blocks, per_block = (2, 100) if quick else (7, 300)
+    from bench.knowledge import splice
     from bench.run import machine_info
 
     machine = ", ".join(f"{k} {v}" for k, v in machine_info().items())
@@ -206,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     for url in a.database_url or []:
         results.append(run(url, blocks, per_block))
     section = render(results, machine)
-    splice(Path(a.out), section)
+    splice(Path(a.out), section, START, END)
     print(section)
     return 0
 

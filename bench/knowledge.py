@@ -352,11 +352,11 @@ def render(
     return "\n".join(L)
 
 
-def splice(path: Path, section: str) -> None:
+def splice(path: Path, section: str, start: str = START, end: str = END) -> None:
     """Put the section between the markers, or at the end when the file has none."""
     old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if START in old and END in old:
-        new = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, old, flags=re.S)
+    if start in old and end in old:
+        new = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: section, old, flags=re.S)
     else:
         new = old.rstrip("\n") + "\n\n" + section + "\n"
     path.write_text(new, encoding="utf-8")
