@@ -126,6 +126,16 @@ class Accounts:
                 self.store.audit, tenant, f"user:{creds.user.id}", "login.locked", f"user:{creds.user.id}", {"ip": ip}
             )
             raise AuthError(429, "account_locked", "账号已临时锁定，请稍后再试 / Account locked; try again later", wait)
+        if creds is None:
+            # An unknown e-mail locks like a known one (same count, same first wait): a 429 never tells that an
+            # account exists.
+            s = self.settings
+            unknown = f"login:unknown:{tenant}:{email}"
+            wait = await self.limiter.hit(unknown, s.lockout_after, s.lockout_base_s * s.lockout_after)
+            if wait is not None:
+                raise AuthError(
+                    429, "account_locked", "账号已临时锁定，请稍后再试 / Account locked; try again later", wait
+                )
         ok = await asyncio.to_thread(verify_password, creds.password_hash if creds else None, password)
         if creds is None:
             raise AuthError(401, *INVALID)
