@@ -51,6 +51,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, c
             services.store.kb_listeners.append(publisher)
             feed = RedisFeed(settings.redis_url, services.kb)
             feed.start()
+        if services.store.event_kinds:  # something consumes events (a webhook): deliver them
+            await services.relay.start()
         log.info(
             "kefu ready",
             extra={
@@ -65,8 +67,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, c
             warm.cancel()
             if feed is not None:
                 await feed.stop()
+            await services.relay.stop()
             await services.engine.aclose()
             await services.limiter.aclose()
+            await services.pipeline.sessions.aclose()
+            await services.pipeline.cache.aclose()  # sends the answers still waiting (up to 1 s), then closes
             services.kb.close()
             services.store.close()  # its last writes have told the publisher by now
             if publisher is not None:  # sends what is pending, then lets go of its connection

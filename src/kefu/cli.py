@@ -8,6 +8,7 @@ from kefu import __version__
 from kefu.admin.accounts.cli import keys_app, users_app
 from kefu.admin.audit.cli import audit_app
 from kefu.admin.cli import kb_app
+from kefu.admin.outbox_cli import outbox_app
 from kefu.guard.evaluation import guard_command
 from kefu.knowledge.embedders import get_embedder
 from kefu.knowledge.evaluation import app as eval_app
@@ -18,6 +19,7 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(outbox_app, name="outbox")
 
 
 @eval_app.command("answers")

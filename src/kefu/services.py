@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kefu.accounts.service import Accounts
+from kefu.conversation.cache import answer_cache
 from kefu.conversation.pipeline import Pipeline
+from kefu.conversation.sessions import session_locks
 from kefu.engines.base import Engine
 from kefu.engines.factory import build_engine
 from kefu.guard.service import Guard
@@ -14,6 +16,8 @@ from kefu.knowledge.embedders import embedder_from_settings
 from kefu.knowledge.service import KnowledgeBase, load_demo_if_empty
 from kefu.ops.ratelimit import RateLimiter, rate_limiter
 from kefu.ops.settings import Settings
+from kefu.outbox.consumers import WebhookHandler
+from kefu.outbox.relay import OutboxRelay
 from kefu.store.repo import Store
 
 DEMO_HOTLINE = "400-820-8820"
@@ -28,6 +32,7 @@ class Services:
     pipeline: Pipeline
     accounts: Accounts
     limiter: RateLimiter  # shared through Redis when KEFU_REDIS_URL is set
+    relay: OutboxRelay  # delivers outbox events: to RabbitMQ with KEFU_AMQP_URL, in-process otherwise
 
 
 def setup_database(store: Store, settings: Settings) -> None:
@@ -66,4 +71,30 @@ def build_services(settings: Settings, engine: Engine | None = None) -> Services
     guard = Guard(settings.guard, vector_space=settings.kb_embedder)
     limiter = rate_limiter(settings.redis_url)
     accounts = Accounts(store, settings.auth, limiter)
-    return Services(settings, store, kb, engine, Pipeline(settings, store, kb, engine, guard), accounts, limiter)
+    # the answer cache and the session locks are shared through Redis when KEFU_REDIS_URL is set: close them with
+    # `services.pipeline.cache.aclose()` and `services.pipeline.sessions.aclose()`
+    pipeline = Pipeline(settings, store, kb, engine, guard, answer_cache(settings), session_locks(settings))
+    return Services(settings, store, kb, engine, pipeline, accounts, limiter, outbox_relay(store, settings))
+
+
+def outbox_relay(store: Store, settings: Settings) -> OutboxRelay:
+    """The relay and its handlers; the store writes only the event kinds a handler consumes."""
+    handlers = {}
+    if settings.webhook_url and settings.webhook_secret is not None:
+        hook = WebhookHandler(
+            settings.webhook_url, settings.webhook_secret.get_secret_value(), settings.webhook_timeout_s
+        )
+        handlers = {"handoff": hook, "webhook": hook}
+    store.event_kinds = frozenset(handlers)
+    amqp = settings.amqp_url.get_secret_value() if settings.amqp_url is not None else None
+    relay = OutboxRelay(
+        store,
+        amqp,
+        handlers,
+        max_attempts=settings.outbox_max_attempts,
+        lease_s=settings.outbox_lease_s,
+        poll_s=settings.outbox_poll_s,
+        prefix=settings.outbox_prefix,
+    )
+    store.outbox_listeners.append(relay.notify)
+    return relay

@@ -65,7 +65,15 @@ def test_serve_answers_like_make_run(served) -> None:  # type: ignore[no-untyped
     r = httpx.post(f"{base}/api/chat", json={"text": "转人工"}, timeout=60).json()
     assert r["handed_off"] is True and "400-820-8820" in r["text"]
     ready = httpx.get(f"{base}/readyz").json()
-    assert ready == {"status": "ok", "database": True, "engine": True, "knowledge": True}
+    assert ready == {
+        "status": "ok",
+        "database": True,
+        "engine": True,
+        "knowledge": True,
+        "redis": None,
+        "amqp": None,
+        "failed": [],
+    }
     # What an operator reads: kefu's own lines, not every SQL statement (before: about 20 lines per turn).
     printed = (cwd / "serve.log").read_text()
     assert "sqlalchemy.engine" not in printed and "SELECT" not in printed, printed[-2000:]

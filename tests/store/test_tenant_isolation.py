@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from kefu.store.audit import VerifyResult
 from kefu.store.knowledge import FaqRecord
 from kefu.store.models import AuditEntry, Base, RefreshToken
+from kefu.store.outbox import enqueue
 from kefu.store.repo import Store, TurnContext, UnknownSession, UnknownTenant
 from tests.store.turns import begin_turn
 
@@ -74,6 +75,7 @@ class Side:
     key_id: int
     key_hash: str
     audit_id: int  # its "test.note" entry
+    dead_event: int = 0  # its dead-lettered outbox event (another one stays pending)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,10 +127,14 @@ def _seed_tenant(store: Store, t: str) -> Side:
     with store.engine.connect() as conn:
         audit_id = conn.scalar(select(AuditEntry.id).where(AuditEntry.tenant_id == t, AuditEntry.action == "test.note"))
     assert ctx.customer_id is not None and audit_id is not None
+    with store.engine.begin() as conn:
+        enqueue(conn, t, "webhook", {"who": f"{t} pending payload"}, key=f"{t}-ev1")
+        dead_event = enqueue(conn, t, "webhook", {"who": f"{t} dead payload"}, key=f"{t}-ev2")
+    store.mark_failed(dead_event, f"{t} error", None, dead=True)
     return Side(
         t, f"{t}-only", doc_id, ctx.session_id, f"{t}-customer", ctx.customer_id, question, reply, state, vault,
         f"{t}-bot", store.bot(t, "default").id, owner.id, f"{t}-agent@example.com", token_hash, family, key.id,
-        key_hash, audit_id,
+        key_hash, audit_id, dead_event,
     )  # fmt: skip
 
 
@@ -886,6 +892,45 @@ def _verify_audit(store: Store, seed: Seed) -> None:
     assert store.verify_audit("acme") == [VerifyResult("acme", True, theirs)]
 
 
+# outbox
+
+
+@covers("outbox_events")
+def _outbox_events(store: Store, seed: Seed) -> None:
+    with only_writes_to(store, None):
+        mine = store.outbox_events("default")
+        dead = store.outbox_events("default", status="dead")
+    assert len(mine) == 2 and [e.id for e in dead] == [seed.default.dead_event]
+    nothing_of_acme([mine, dead])
+    # positive control
+    assert {e.payload["who"] for e in store.outbox_events("acme")} == {"acme pending payload", "acme dead payload"}
+
+
+@covers("outbox_status")
+def _outbox_status(store: Store, seed: Seed) -> None:
+    with only_writes_to(store, None):
+        mine = store.outbox_status("default")
+    assert (mine["pending"], mine["dead"]) == (1, 1)
+    everyone = store.outbox_status()
+    assert (everyone["pending"], everyone["dead"]) == (2, 2)  # the operator's view: every tenant
+    # positive control
+    assert store.outbox_status("acme")["dead"] == 1
+
+
+@covers("replay_dead")
+def _replay_dead(store: Store, seed: Seed) -> None:
+    a = seed.acme
+    with only_writes_to(store, None):
+        assert store.replay_dead("default", ids=[a.dead_event]) == 0  # acme's dead letter, named from default
+    assert store.outbox_status("acme")["dead"] == 1
+    with only_writes_to(store, "default"):
+        assert store.replay_dead("default") == 1
+    assert store.outbox_status("acme")["dead"] == 1
+    # positive control
+    with only_writes_to(store, "acme"):
+        assert store.replay_dead("acme", ids=[a.dead_event]) == 1
+
+
 # --- methods with no tenant ---------------------------------------------------------------------------------------
 
 NOT_TENANT_SCOPED: dict[str, str] = {
@@ -905,6 +950,11 @@ NOT_TENANT_SCOPED: dict[str, str] = {
     "verify_audit": "tenant_id=None is the operator's check of every chain (case: a tenant's check is its own)",
     "record_customer_message": "takes its tenant inside the TurnContext (case: a forged context writes nothing)",
     "open_turn_async": "the async twin of open_turn (case: the same checks, the cached no-query path included)",
+    "claim": "the outbox relay's: due events of every tenant, each carrying its own tenant to its handler",
+    "mark_sent": "the outbox relay's: rows by the ids its claim returned",
+    "mark_failed": "the outbox relay's: a row by the id its claim returned",
+    "release": "the outbox relay's: claimed rows handed back by id",
+    "purge_sent": "the outbox relay's housekeeping: old sent events of every tenant",
 }
 
 

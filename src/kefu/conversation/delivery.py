@@ -156,9 +156,10 @@ class _Delivery:
                         self.parts.append(delta)
                         yield delta
             except (EngineError, TimeoutError) as e:
-                self.failure = getattr(e, "kind", "timeout")
+                self.failure = metrics.engine_error_kind(getattr(e, "kind", "timeout"))
                 metrics.DEGRADED.labels(self.failure).inc()
-                metrics.ENGINE_ERRORS.labels(self.backend, self.failure).inc()
+                if not isinstance(e, EngineError):  # kefu's own limit passed; an engine counts its own errors
+                    metrics.ENGINE_ERRORS.labels(metrics.backend_label(self.backend), "timeout").inc()
                 log.warning(
                     "engine failed; degrading",
                     extra={"reason": self.failure, "error": str(e)[:300], "engine": self.backend,
@@ -189,8 +190,10 @@ class _Delivery:
         if o.check is not None and o.check.problems:
             guarded, finish_reason = "output:" + ",".join(sorted({p.kind for p in o.check.problems})), "content_filter"
         replaced = (degraded or finish_reason == "content_filter") and o.fallback is not None
+        answered_by = o.answered_by
         if replaced and "".join(self.parts) == o.fallback.text:  # the stand-in is the whole reply
             state = o.fallback.state if o.fallback.state is not None else state
+            answered_by = o.fallback.kind
             if (reply := self.reply() if self.reply is not None else None) is not None:
                 reply.suggestions = [s.public() for s in o.fallback.suggestions]
                 reply.answered_by = o.fallback.kind
@@ -199,15 +202,18 @@ class _Delivery:
         )
         if (reply := self.reply() if self.reply is not None else None) is not None:
             reply.final = final
+        elapsed_ms = opened.clock.elapsed_ms()
         # Submitted, not awaited: recorded even if the customer went away, after the customer's message.
         self.written = self.store.submit(
             _after, opened.recorded, self.store.finish_turn, opened.turn.tenant, opened.ctx.session_id, final.text,
-            latency_ms=opened.clock.elapsed_ms(), engine=o.answered_by, prompt_tokens=stats.prompt_tokens,
+            latency_ms=elapsed_ms, engine=o.answered_by, prompt_tokens=stats.prompt_tokens,
             completion_tokens=stats.completion_tokens, degraded=degraded, sources=[s.id for s in o.sources],
             state=state, handoff=o.handoff,
         )  # fmt: skip
         self.written.add_done_callback(self._release)
-        metrics.TURNS.labels(metrics.channel_label(opened.turn.channel), "degraded" if degraded else "ok").inc()
+        channel = metrics.channel_label(opened.turn.channel)
+        metrics.TURNS.labels(channel, "degraded" if degraded else "ok").inc()
+        metrics.TURN_SECONDS.labels(channel, metrics.turn_outcome(answered_by, degraded)).observe(elapsed_ms / 1000)
         cut = finish_reason in ("length", "content_filter")  # cut short or replaced: not an answer to keep
         complete = self.ended and not degraded and not cut and bool(final.text)
         if o.cache is not None and complete:

@@ -29,7 +29,7 @@ from kefu.conversation.policy import (
     quote,
 )
 from kefu.conversation.prompt import build_prompt
-from kefu.conversation.sessions import LocalSessionLocks, SessionLocks
+from kefu.conversation.sessions import LocalSessionLocks, SessionLocks, turn_wait_s
 from kefu.conversation.types import Reply, Source, Turn
 from kefu.engines.base import Engine, StreamStats
 from kefu.engines.factory import sampling
@@ -60,11 +60,11 @@ class Pipeline:
         self.kb = kb
         self.engine = engine
         self.guard = guard
-        self.cache = cache or AnswerCache(settings.answer_cache_size)
-        cfg = settings.engine
+        # `is None`, not `or`: an empty cache (or lock table) has len 0 and is falsy
+        self.cache = cache if cache is not None else AnswerCache(settings.answer_cache_size)
         # a turn waits for its session's previous one at most as long as that one may take, with a margin
-        self.sessions = sessions or LocalSessionLocks(wait_s=cfg.first_token_timeout_s + cfg.timeout_s + 5)
-        self.params = sampling(cfg)
+        self.sessions = sessions if sessions is not None else LocalSessionLocks(wait_s=turn_wait_s(settings))
+        self.params = sampling(settings.engine)
         self.confidence = ConfidenceModel.load()
 
     async def answer(self, turn: Turn) -> Reply:
@@ -122,7 +122,7 @@ class Pipeline:
         # 5. A question asked before, under the same bot and knowledge, gets the same answer: an FAQ answer
         #    anywhere, a generated one only as a conversation's first answer (later ones depend on context).
         cache_key = (turn.tenant, bot.id, version, question)
-        hit = self.cache.get(*cache_key)
+        hit = await self.cache.aget(*cache_key)
         if hit is not None and (hit.answered_by == "faq" or not history):
             return Outcome(text(hit.text), "cache", list(hit.sources), hit.confidence, state=PolicyState().dump())
 

@@ -19,9 +19,11 @@ from kefu.engines.base import (
     ChatMessage,
     Completion,
     EngineError,
+    EngineMeter,
     SamplingParams,
     StreamStats,
 )
+from kefu.ops import metrics
 
 log = logging.getLogger(__name__)
 _DONE = object()
@@ -57,6 +59,7 @@ class LlamaCppEngine:
         self.load_seconds: float | None = None
         self._llm: Any = None
         self._load_lock = threading.Lock()
+        self._meter = EngineMeter(self.backend)
         # One generation at a time per model instance; the thread keeps it off the event loop.
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kefu-llamacpp")
 
@@ -73,6 +76,7 @@ class LlamaCppEngine:
                 model_path=self.model_path, n_ctx=self.context_window, n_threads=self.n_threads, verbose=False
             )
             self.load_seconds = time.perf_counter() - t0
+            metrics.MODEL_LOAD_SECONDS.labels(self.backend).set(self.load_seconds)
             log.info("model loaded", extra={"model": self.model, "load_seconds": round(self.load_seconds, 3)})
 
     def _kwargs(self, messages: list[ChatMessage], params: SamplingParams) -> dict:
@@ -92,6 +96,7 @@ class LlamaCppEngine:
                 async for delta in self.stream(messages, params, stats):
                     parts.append(delta)
         except TimeoutError as e:
+            self._meter.failed("timeout")  # the stream itself counts as closed: the timeout is the engine's
             raise EngineError(f"llama.cpp passed its {self.timeout_s} s timeout", kind="timeout") from e
         return Completion(
             text="".join(parts),
@@ -132,21 +137,25 @@ class LlamaCppEngine:
 
         fut = loop.run_in_executor(self._pool, work)
         try:
-            while True:
-                item = await queue.get()
-                if item is _DONE:
-                    break
-                if isinstance(item, EngineError):
-                    raise item
-                if isinstance(item, Exception):
-                    raise EngineError(f"llama.cpp failed: {item}") from item
-                yield item
+            with self._meter.request():  # the reply's time on this instance's one model, queueing included
+                while True:
+                    item = await queue.get()
+                    if item is _DONE:
+                        break
+                    if isinstance(item, EngineError):
+                        raise item
+                    if isinstance(item, Exception):
+                        raise EngineError(f"llama.cpp failed: {item}") from item
+                    yield item
         finally:
             cancel.set()  # the customer went away: stop generating
             if not fut.done():
                 fut.add_done_callback(lambda f: f.exception())
 
     async def health(self) -> bool:
+        """Loaded is up (no wait behind a reply being generated on the model's one thread); else it loads."""
+        if self._llm is not None:
+            return True
         try:
             await asyncio.get_running_loop().run_in_executor(self._pool, self.load)
             return True

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import ollama
 
-from kefu.engines.base import ChatMessage, Completion, EngineError, SamplingParams, StreamStats
+from kefu.engines.base import ChatMessage, Completion, EngineError, EngineMeter, SamplingParams, StreamStats
 
 
 class OllamaEngine:
@@ -17,6 +17,7 @@ class OllamaEngine:
         self.model = model
         self.context_window = context_window
         self._client = ollama.AsyncClient(host=base_url, timeout=timeout_s)
+        self._meter = EngineMeter(self.backend)
 
     def _options(self, params: SamplingParams) -> dict:
         return {
@@ -27,12 +28,13 @@ class OllamaEngine:
         }
 
     async def chat(self, messages: list[ChatMessage], params: SamplingParams) -> Completion:
-        try:
-            r = await self._client.chat(
-                model=self.model, messages=_wire(messages), stream=False, options=self._options(params)
-            )
-        except (ollama.ResponseError, httpx.HTTPError, ConnectionError, ValueError) as e:
-            raise EngineError(f"ollama failed: {e}", kind=_kind(e)) from e
+        with self._meter.request():
+            try:
+                r = await self._client.chat(
+                    model=self.model, messages=_wire(messages), stream=False, options=self._options(params)
+                )
+            except (ollama.ResponseError, httpx.HTTPError, ConnectionError, ValueError) as e:
+                raise EngineError(f"ollama failed: {e}", kind=_kind(e)) from e
         return Completion(
             text=r.message.content or "",
             model=r.model or self.model,
@@ -44,24 +46,25 @@ class OllamaEngine:
     async def stream(
         self, messages: list[ChatMessage], params: SamplingParams, stats: StreamStats | None = None
     ) -> AsyncIterator[str]:
-        try:
-            it = await self._client.chat(
-                model=self.model, messages=_wire(messages), stream=True, options=self._options(params)
-            )
-            done = False
-            async for part in it:
-                if part.message and part.message.content:
-                    yield part.message.content
-                if part.done:
-                    done = True
-                    if stats is not None:
-                        stats.prompt_tokens = part.prompt_eval_count
-                        stats.completion_tokens = part.eval_count
-                        stats.finish_reason = part.done_reason
-            if not done:  # Ollama always ends with a done object; without it the reply was cut short
-                raise EngineError("ollama stream ended without its final done object", kind="broken")
-        except (ollama.ResponseError, httpx.HTTPError, ConnectionError, ValueError) as e:
-            raise EngineError(f"ollama stream failed: {e}", kind=_kind(e)) from e
+        with self._meter.request():
+            try:
+                it = await self._client.chat(
+                    model=self.model, messages=_wire(messages), stream=True, options=self._options(params)
+                )
+                done = False
+                async for part in it:
+                    if part.message and part.message.content:
+                        yield part.message.content
+                    if part.done:
+                        done = True
+                        if stats is not None:
+                            stats.prompt_tokens = part.prompt_eval_count
+                            stats.completion_tokens = part.eval_count
+                            stats.finish_reason = part.done_reason
+                if not done:  # Ollama always ends with a done object; without it the reply was cut short
+                    raise EngineError("ollama stream ended without its final done object", kind="broken")
+            except (ollama.ResponseError, httpx.HTTPError, ConnectionError, ValueError) as e:
+                raise EngineError(f"ollama stream failed: {e}", kind=_kind(e)) from e
 
     async def health(self) -> bool:
         try:

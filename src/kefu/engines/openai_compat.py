@@ -9,7 +9,7 @@ import openai
 import orjson
 from openai import AsyncOpenAI, DefaultAioHttpClient
 
-from kefu.engines.base import ChatMessage, Completion, EngineError, SamplingParams, StreamStats
+from kefu.engines.base import ChatMessage, Completion, EngineError, EngineMeter, SamplingParams, StreamStats
 
 
 class OpenAICompatEngine:
@@ -21,6 +21,7 @@ class OpenAICompatEngine:
         self._chat_url = base_url.rstrip("/") + "/chat/completions"
         self._headers = {"Content-Type": "application/json", "Authorization": f"Bearer {api_key or 'not-needed'}"}
         self._http: aiohttp.ClientSession | None = None
+        self._meter = EngineMeter(self.backend)
         # aiohttp transport: httpx's pool was the bottleneck at a few hundred open streams.
         self._client = AsyncOpenAI(
             base_url=base_url,
@@ -31,17 +32,18 @@ class OpenAICompatEngine:
         )
 
     async def chat(self, messages: list[ChatMessage], params: SamplingParams) -> Completion:
-        try:
-            r = await self._client.chat.completions.create(
-                model=self.model,
-                messages=_wire(messages),
-                temperature=params.temperature,
-                top_p=params.top_p,
-                max_tokens=params.max_tokens,
-                stream=False,
-            )
-        except openai.APIError as e:
-            raise EngineError(f"openai-compatible engine failed: {e}", kind=_kind(e)) from e
+        with self._meter.request():
+            try:
+                r = await self._client.chat.completions.create(
+                    model=self.model,
+                    messages=_wire(messages),
+                    temperature=params.temperature,
+                    top_p=params.top_p,
+                    max_tokens=params.max_tokens,
+                    stream=False,
+                )
+            except openai.APIError as e:
+                raise EngineError(f"openai-compatible engine failed: {e}", kind=_kind(e)) from e
         choice = r.choices[0] if r.choices else None
         return Completion(
             text=(choice.message.content or "") if choice else "",
@@ -66,40 +68,43 @@ class OpenAICompatEngine:
             "stream": True,
             "stream_options": {"include_usage": True},
         }
-        session = self._session()
-        try:
-            async with session.post(self._chat_url, data=orjson.dumps(body), headers=self._headers) as resp:
-                if resp.status >= 400:
-                    detail = (await resp.text())[:300]
-                    raise EngineError(f"engine answered HTTP {resp.status}: {detail}", kind=f"http_{resp.status}")
-                async for raw in resp.content:
-                    if not raw.startswith(b"data:"):
-                        continue
-                    data = raw[5:].strip()
-                    if data == b"[DONE]":
-                        return
-                    chunk = orjson.loads(data)
-                    if "error" in chunk:
-                        raise EngineError(f"engine error in stream: {str(chunk['error'])[:200]}", kind="stream_error")
-                    usage = chunk.get("usage")
-                    if usage and stats is not None:
-                        stats.prompt_tokens = usage.get("prompt_tokens")
-                        stats.completion_tokens = usage.get("completion_tokens")
-                    for choice in chunk.get("choices") or ():
-                        if choice.get("finish_reason") and stats is not None:
-                            stats.finish_reason = choice["finish_reason"]
-                        content = (choice.get("delta") or {}).get("content")
-                        if content:
-                            yield content
-            raise EngineError("engine stream ended without [DONE]", kind="broken")
-        except EngineError:
-            raise
-        except aiohttp.ClientConnectorError as e:
-            raise EngineError(f"openai-compatible engine unreachable: {e}", kind="connection") from e
-        except TimeoutError as e:
-            raise EngineError("openai-compatible engine timed out", kind="timeout") from e
-        except (aiohttp.ClientError, ValueError) as e:  # broken connection or a malformed chunk
-            raise EngineError(f"openai-compatible stream broke: {e}", kind="broken") from e
+        with self._meter.request():  # its latency, its errors, the engine up or down
+            session = self._session()
+            try:
+                async with session.post(self._chat_url, data=orjson.dumps(body), headers=self._headers) as resp:
+                    if resp.status >= 400:
+                        detail = (await resp.text())[:300]
+                        raise EngineError(f"engine answered HTTP {resp.status}: {detail}", kind=f"http_{resp.status}")
+                    async for raw in resp.content:
+                        if not raw.startswith(b"data:"):
+                            continue
+                        data = raw[5:].strip()
+                        if data == b"[DONE]":
+                            return
+                        chunk = orjson.loads(data)
+                        if "error" in chunk:
+                            raise EngineError(
+                                f"engine error in stream: {str(chunk['error'])[:200]}", kind="stream_error"
+                            )
+                        usage = chunk.get("usage")
+                        if usage and stats is not None:
+                            stats.prompt_tokens = usage.get("prompt_tokens")
+                            stats.completion_tokens = usage.get("completion_tokens")
+                        for choice in chunk.get("choices") or ():
+                            if choice.get("finish_reason") and stats is not None:
+                                stats.finish_reason = choice["finish_reason"]
+                            content = (choice.get("delta") or {}).get("content")
+                            if content:
+                                yield content
+                raise EngineError("engine stream ended without [DONE]", kind="broken")
+            except EngineError:
+                raise
+            except aiohttp.ClientConnectorError as e:
+                raise EngineError(f"openai-compatible engine unreachable: {e}", kind="connection") from e
+            except TimeoutError as e:
+                raise EngineError("openai-compatible engine timed out", kind="timeout") from e
+            except (aiohttp.ClientError, ValueError) as e:  # broken connection or a malformed chunk
+                raise EngineError(f"openai-compatible stream broke: {e}", kind="broken") from e
 
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None or self._http.closed:

@@ -155,7 +155,7 @@ def allowed_methods(request: Request) -> str:
 
 class RequestContextMiddleware:
     """Pure ASGI (no per-request task): a request id on every log line and response, a body size
-    limit enforced while reading, and a last-resort JSON 500."""
+    limit enforced while reading, a last-resort JSON 500, and each response counted by its status class."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int, large_bodies: dict[str, int] | None = None) -> None:
         self.app = app
@@ -203,6 +203,7 @@ class RequestContextMiddleware:
             nonlocal started
             if msg["type"] == "http.response.start":
                 started = True
+                metrics.count_response(msg["status"])
                 msg["headers"] = [*msg.get("headers", []), (b"x-request-id", rid.encode())]
             await send(msg)
 
@@ -232,6 +233,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 async def _send_json(send: Send, status: int, body: dict, rid: str) -> None:
+    metrics.count_response(status)
     data = orjson.dumps(body)
     await send(
         {

@@ -159,9 +159,32 @@ class Settings(BaseSettings):
     answer_cache_size: int = Field(10_000, ge=0)
     # Redis, for what instances share: knowledge-change notices (no version read per question).
     redis_url: str | None = None
+    # With redis_url: how long an answer stays in the shared answer cache (old knowledge versions age out), and
+    # the TTL of a session's turn lock (its holder refreshes it every third of it: the TTL only bounds how long
+    # a crashed instance's sessions stay blocked).
+    answer_cache_ttl_s: float = Field(86_400.0, gt=0)
+    session_lock_ttl_s: float = Field(15.0, ge=1)
+    # The outbox (outbox/): slow side effects written with the turn that caused them, then delivered. amqp_url:
+    # RabbitMQ (publisher confirms, durable queues, retries with back-off, dead letters); unset: an in-process
+    # worker delivers. webhook_url / webhook_secret: the company's endpoint for hand-off events, signed with
+    # HMAC-SHA256 (X-Kefu-Signature); unset: no events are written.
+    amqp_url: SecretStr | None = None
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_timeout_s: float = Field(5.0, gt=0)
+    outbox_max_attempts: int = Field(5, ge=1)
+    outbox_poll_s: float = Field(0.5, gt=0)
+    outbox_lease_s: float = Field(60.0, gt=0)
+    outbox_prefix: str = Field("kefu", pattern=r"^[a-z0-9_.-]{1,32}$")
     log_level: str = "INFO"
     # JSON lines (for log collectors); unset: JSON, except readable lines when stderr is a terminal.
     log_json: bool | None = None
+
+    @model_validator(mode="after")
+    def _webhook_signed(self) -> Settings:
+        if self.webhook_url and not (self.webhook_secret and self.webhook_secret.get_secret_value()):
+            raise ValueError("webhook_url needs webhook_secret (KEFU_WEBHOOK_SECRET): receivers check the signature")
+        return self
 
     @model_validator(mode="after")
     def _remote_embedder_named(self) -> Settings:

@@ -290,3 +290,26 @@ class AuditHead(Base):
     tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class OutboxEvent(Base):
+    """A slow side effect (a hand-off notice, a company's webhook, a ticket) written in the transaction of what
+    caused it and delivered afterwards by the outbox relay (kefu/outbox/), so nothing slow runs in a customer's
+    turn. `available_at` is when it is next due: a claim moves it forward by a lease (a crashed claimer's events
+    come back), a failed try by its back-off. `idempotency_key` is unique: a producer's retry never enqueues twice,
+    and consumers are given it to recognise a delivery they have already handled. No foreign key: an event may
+    outlive what it describes."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_available", "status", "available_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(48))  # handoff | webhook | ticket
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    available_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # failed tries so far
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | dead
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)

@@ -24,6 +24,8 @@ from kefu.store.audit import append as audit_append
 from kefu.store.db import make_engine, migrate, session_factory
 from kefu.store.knowledge import KnowledgeQueries
 from kefu.store.models import BotProfile, ChatSession, Customer, MatchLabel, Message, PiiVaultEntry, Tenant, utcnow
+from kefu.store.outbox import OutboxQueries
+from kefu.store.outbox import enqueue as outbox_enqueue
 
 T = TypeVar("T")
 
@@ -139,7 +141,7 @@ def _pick(bots: dict[str, BotView], tenant_id: str, name: str) -> BotView:
     return bot
 
 
-class Store(KnowledgeQueries, AccountQueries, AuditQueries):
+class Store(KnowledgeQueries, AccountQueries, AuditQueries, OutboxQueries):
     """The conversation store, sync core with async twins for the serving path."""
 
     cache_ttl_s = 5.0
@@ -152,6 +154,10 @@ class Store(KnowledgeQueries, AccountQueries, AuditQueries):
         self._customer_cache: dict[tuple[str, str], int] = {}
         # Called with the tenant id after a write to its knowledge has committed.
         self.kb_listeners: list[Callable[[str], None]] = []
+        # The outbox event kinds something consumes (a webhook is configured): only those are written; and what to
+        # call once one has committed (the relay's notify).
+        self.event_kinds: frozenset[str] = frozenset()
+        self.outbox_listeners: list[Callable[[], None]] = []
         self.engine: Engine = make_engine(url)
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
         is_sqlite = self.engine.url.get_backend_name() == "sqlite"
@@ -455,7 +461,14 @@ class Store(KnowledgeQueries, AccountQueries, AuditQueries):
             if handoff is not None:
                 detail["handoff"] = handoff[:32]
             audit_append(conn, tenant_id, "bot", "turn.answer", f"session:{session_id}", detail)
-            return mid
+            event = handoff is not None and "handoff" in self.event_kinds
+            if event:  # the company's systems hear of it through the outbox, committed with the hand-off itself
+                payload = {"session_id": session_id, "reason": handoff, "message_id": mid}
+                outbox_enqueue(conn, tenant_id, "handoff", payload, key=f"{session_id}:{mid}")
+        if event:
+            for listener in self.outbox_listeners:
+                listener()
+        return mid
 
     def _cached_bots(self, tenant_id: str) -> dict[str, BotView] | None:
         with self._bot_lock:

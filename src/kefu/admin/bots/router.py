@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from kefu.admin.deps import BotsAdmin, KbReader
 from kefu.http.deps import JsonBody, ServicesDep
@@ -14,14 +14,32 @@ from kefu.http.validators import ID_PATTERN
 from kefu.store.repo import BotView, UnknownTenant
 
 router = APIRouter(prefix="/admin/bots", tags=["admin: bots"], responses=error_responses(400, 401, 403, 404, 422, 429))
+
+
+def _no_bool(v: object) -> object:
+    # JSON true/false is not a number here (pydantic's lax mode would read it as 1/0)
+    if isinstance(v, bool):
+        raise ValueError("a number, not true/false")
+    return v
+
+
+def _whole(v: object) -> object:
+    # JSON Schema counts 5.0 as an integer; pydantic's lax int would too, but also "5" and true
+    if isinstance(v, bool) or not isinstance(v, int | float) or (isinstance(v, float) and not v.is_integer()):
+        raise ValueError("a whole number")
+    return int(v)
+
+
+Share = Annotated[float, Field(ge=0, le=1), BeforeValidator(_no_bool)]
+PerMinute = Annotated[int, Field(ge=0, le=1_000_000), BeforeValidator(_whole)]
 ORIGIN = r"^(\*|self|https?://[A-Za-z0-9.-]{1,253}(:\d{1,5})?)$"
 
 
 class RateLimitsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    customer: int | None = Field(None, ge=0, le=1_000_000)
-    ip: int | None = Field(None, ge=0, le=1_000_000)
-    api_key: int | None = Field(None, ge=0, le=1_000_000)
+    customer: PerMinute | None = None
+    ip: PerMinute | None = None
+    api_key: PerMinute | None = None
 
 
 class BotUpdate(BaseModel):
@@ -29,8 +47,8 @@ class BotUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     generation: Literal["on", "off", "auto", "always"] | None = None
-    confidence_threshold: float | None = Field(None, ge=0, le=1)
-    clarify_threshold: float | None = Field(None, ge=0, le=1)
+    confidence_threshold: Share | None = None
+    clarify_threshold: Share | None = None
     service_hours: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
     handoff_phone: str | None = Field(None, max_length=64, pattern=r"^[0-9+() -]{3,64}$")
     allow_anonymous: StrictBool | None = None
