@@ -4,6 +4,7 @@ elsewhere it skips with the reason printed."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -282,3 +283,51 @@ def llama_server() -> Iterator[LlamaServer]:
         yield server
     finally:
         server.stop()
+
+
+REDIS_TEST_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+async def redis_client():  # type: ignore[no-untyped-def]
+    """A client of the real Redis at 127.0.0.1:6379 (missing: fails under CI, skips elsewhere)."""
+    import redis.asyncio as aioredis
+    from redis.exceptions import RedisError
+
+    client = aioredis.Redis.from_url(REDIS_TEST_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
+    try:
+        await client.ping()
+    except (RedisError, OSError):
+        await client.aclose()
+        missing("redis not reachable at 127.0.0.1:6379")
+    yield client
+    await client.aclose()
+
+
+async def forward_to_redis(port: int) -> tuple[asyncio.Server, list[asyncio.StreamWriter]]:
+    """A TCP relay on `port` to the real Redis: "Redis" is up while it listens, down once `stop_forward` ran."""
+    writers: list[asyncio.StreamWriter] = []
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.close()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", 6379)
+        writers.extend((writer, up_writer))
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    return await asyncio.start_server(handle, "127.0.0.1", port), writers
+
+
+async def stop_forward(server: asyncio.Server, writers: list[asyncio.StreamWriter]) -> None:
+    server.close()
+    for w in writers:
+        w.close()
+    await server.wait_closed()

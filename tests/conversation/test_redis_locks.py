@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
-from redis.exceptions import RedisError
 
 from kefu.conversation.cache import SharedAnswerCache
 from kefu.conversation.sessions import LocalSessionLocks, RedisSessionLocks, session_locks
@@ -24,7 +23,7 @@ from kefu.conversation.types import Turn
 from kefu.engines.base import ChatMessage, SamplingParams, StreamStats
 from kefu.engines.testing import QueueEngine
 from kefu.services import Services, build_services
-from tests.conftest import free_port, make_settings, missing
+from tests.conftest import forward_to_redis, free_port, make_settings
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 DOWN_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
@@ -32,18 +31,6 @@ DOWN_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 def fallbacks() -> float:
     return REGISTRY.get_sample_value("kefu_shared_state_fallback_total", {"part": "lock"}) or 0.0
-
-
-@pytest.fixture
-async def redis_client() -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
-    try:
-        await client.ping()
-    except (RedisError, OSError):
-        await client.aclose()
-        missing("redis not reachable at 127.0.0.1:6379")
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture
@@ -296,28 +283,6 @@ async def test_redis_down_falls_back_to_the_local_lock(
     assert len(a) == 0
 
 
-async def _forward(port: int) -> tuple[asyncio.Server, list[asyncio.StreamWriter]]:
-    """A TCP relay to the real Redis: "Redis" comes back when it starts listening (from tests/ops/test_ratelimit.py)."""
-    writers: list[asyncio.StreamWriter] = []
-
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except OSError:
-            pass
-        finally:
-            writer.close()
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", 6379)
-        writers.extend((writer, up_writer))
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-    return await asyncio.start_server(handle, "127.0.0.1", port), writers
-
-
 async def test_the_shared_lock_recovers_when_redis_comes_back(
     make_locks: Callable[..., RedisSessionLocks], redis_client: aioredis.Redis
 ) -> None:
@@ -327,7 +292,7 @@ async def test_the_shared_lock_recovers_when_redis_comes_back(
     before = fallbacks()
     (await a.acquire("s1"))()  # nothing listens yet: the local lock only
     assert fallbacks() == before + 1
-    server, writers = await _forward(port)
+    server, writers = await forward_to_redis(port)
     try:
         await asyncio.sleep(0.06)
         release = await a.acquire("s1")

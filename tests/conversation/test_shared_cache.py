@@ -17,14 +17,13 @@ import pytest
 import redis.asyncio as aioredis
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
-from redis.exceptions import RedisError
 
 from kefu.app import create_app
 from kefu.conversation.cache import AnswerCache, CachedAnswer, SharedAnswerCache, answer_cache, shared_prefix
 from kefu.conversation.types import Source
 from kefu.engines.testing import QueueEngine
 from kefu.text import question_key
-from tests.conftest import ADMIN_HEADERS, free_port, make_settings, missing
+from tests.conftest import ADMIN_HEADERS, forward_to_redis, free_port, make_settings, stop_forward
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 DOWN_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
@@ -46,18 +45,6 @@ def fallbacks() -> float:
 
 def lookups(result: str) -> float:
     return REGISTRY.get_sample_value("kefu_answer_cache_total", {"result": result}) or 0.0
-
-
-@pytest.fixture
-async def redis_client() -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
-    try:
-        await client.ping()
-    except (RedisError, OSError):
-        await client.aclose()
-        missing("redis not reachable at 127.0.0.1:6379")
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture
@@ -218,35 +205,6 @@ async def test_redis_down_the_local_cache_answers(
     assert len(warnings) == 1 and "Redis unavailable" in warnings[0].getMessage()
 
 
-async def _forward(port: int) -> tuple[asyncio.Server, list[asyncio.StreamWriter]]:
-    """A TCP relay to the real Redis: "Redis" comes back when it starts listening (from tests/ops/test_ratelimit.py)."""
-    writers: list[asyncio.StreamWriter] = []
-
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except OSError:
-            pass
-        finally:
-            writer.close()
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", 6379)
-        writers.extend((writer, up_writer))
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-    return await asyncio.start_server(handle, "127.0.0.1", port), writers
-
-
-async def _stop(server: asyncio.Server, writers: list[asyncio.StreamWriter]) -> None:
-    server.close()
-    for w in writers:
-        w.close()
-    await server.wait_closed()
-
-
 async def test_the_shared_cache_recovers_when_redis_comes_back(
     make_cache: Callable[..., SharedAnswerCache], redis_client: aioredis.Redis
 ) -> None:
@@ -258,7 +216,7 @@ async def test_the_shared_cache_recovers_when_redis_comes_back(
     await cache.aput("t", 1, 1, "问题", ANSWER)  # within the back-off: Redis is not even tried
     assert fallbacks() == before + 2
     assert await other.aget("t", 1, 1, "问题") is None
-    server, writers = await _forward(port)
+    server, writers = await forward_to_redis(port)
     try:
         await asyncio.sleep(0.06)
         await cache.aput("t", 1, 1, "另一个问题", ANSWER)
@@ -267,12 +225,12 @@ async def test_the_shared_cache_recovers_when_redis_comes_back(
         assert await cache.aget("t", 1, 1, "第三个问题") == ANSWER
         assert fallbacks() == before + 2
         # Redis goes away again mid-service: answers still come from the LRU
-        await _stop(server, writers)
+        await stop_forward(server, writers)
         assert await cache.aget("t", 1, 1, "第三个问题") == ANSWER
         assert await cache.aget("t", 1, 1, "第四个问题") is None
         assert fallbacks() == before + 3
     finally:
-        await _stop(server, writers)
+        await stop_forward(server, writers)
 
 
 # ------------------------------------------------------------------------------------------ two instances

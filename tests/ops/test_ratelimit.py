@@ -10,10 +10,9 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
-from redis.exceptions import RedisError
 
 from kefu.ops.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter, rate_limiter
-from tests.conftest import free_port, missing
+from tests.conftest import forward_to_redis, free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 DOWN_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
@@ -29,18 +28,6 @@ class FakeClock:
 
 def fallbacks() -> float:
     return REGISTRY.get_sample_value("kefu_ratelimit_fallback_total") or 0.0
-
-
-@pytest.fixture
-async def redis_client() -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
-    try:
-        await client.ping()
-    except (RedisError, OSError):
-        await client.aclose()
-        missing("redis not reachable at 127.0.0.1:6379")
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture
@@ -243,28 +230,6 @@ async def test_redis_down_limits_locally(
     assert len(warnings) == 1 and "Redis unavailable" in warnings[0].getMessage()
 
 
-async def _forward(port: int) -> tuple[asyncio.Server, list[asyncio.StreamWriter]]:
-    """A TCP relay to the real Redis: "Redis" comes back when it starts listening."""
-    writers: list[asyncio.StreamWriter] = []
-
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except OSError:
-            pass
-        finally:
-            writer.close()
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", 6379)
-        writers.extend((writer, up_writer))
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-    return await asyncio.start_server(handle, "127.0.0.1", port), writers
-
-
 async def test_redis_recovers_when_it_comes_back(
     make_redis: Callable[..., RedisRateLimiter], prefix: str, redis_client: aioredis.Redis
 ) -> None:
@@ -276,7 +241,7 @@ async def test_redis_recovers_when_it_comes_back(
     assert await limiter.hit("k", 5, 60.0) is None  # within the back-off: Redis is not even tried
     assert fallbacks() == before + 2
     assert await redis_client.exists(prefix + "k") == 0
-    server, writers = await _forward(port)
+    server, writers = await forward_to_redis(port)
     try:
         await asyncio.sleep(0.06)
         assert await limiter.hit("k", 5, 60.0) is None
