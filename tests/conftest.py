@@ -105,12 +105,12 @@ def client(settings: Settings, engine: QueueEngine) -> Iterator[TestClient]:
         yield c
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh database on the real PostgreSQL server, dropped afterwards."""
+@contextlib.contextmanager
+def fresh_pg_database(tag: str = "kefu_test") -> Iterator[str]:
+    """A new database on the real PostgreSQL server, dropped afterwards (missing server: `missing`)."""
     import sqlalchemy as sa
 
-    name = f"kefu_test_{uuid.uuid4().hex[:10]}"
+    name = f"{tag}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as c:
@@ -125,6 +125,25 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as c:
             c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextlib.contextmanager
+def migrated_pg_database(tag: str) -> Iterator[str]:
+    """`fresh_pg_database` with kefu's migrations run: for a module's shared database."""
+    from kefu.store.db import make_engine, migrate
+
+    with fresh_pg_database(tag) as url:
+        engine = make_engine(url)
+        migrate(engine)
+        engine.dispose()
+        yield url
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh database on the real PostgreSQL server, dropped afterwards."""
+    with fresh_pg_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -25,7 +25,7 @@ from kefu.admin.audit.cli import audit_app
 from kefu.store import audit
 from kefu.store.audit import GENESIS, AuditQueries, append, entry_hash
 from kefu.store.db import make_engine, migrate
-from tests.conftest import PG_ADMIN_URL, best_of, missing
+from tests.conftest import PG_ADMIN_URL, best_of, migrated_pg_database
 
 runner = CliRunner()
 
@@ -38,24 +38,8 @@ class _S(AuditQueries):
 @pytest.fixture(scope="module")
 def pg_module_url() -> Iterator[str]:
     """A fresh, migrated database on the real PostgreSQL server for this module, dropped afterwards."""
-    name = f"kefu_test_audit_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as e:
-        admin.dispose()
-        missing(f"postgres not reachable at 127.0.0.1:5432 ({type(e).__name__})")
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        engine = make_engine(url)
-        migrate(engine)
-        engine.dispose()
+    with migrated_pg_database("kefu_test_audit") as url:
         yield url
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

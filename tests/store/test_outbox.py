@@ -15,14 +15,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import text
 from typer.testing import CliRunner
 
 from kefu.admin.outbox_cli import outbox_app
 from kefu.store.db import make_engine, migrate
 from kefu.store.models import OutboxEvent, utcnow
 from kefu.store.outbox import OutboxItem, OutboxQueries, enqueue, stored_key
-from tests.conftest import PG_ADMIN_URL, best_of, missing
+from tests.conftest import best_of, migrated_pg_database
 
 runner = CliRunner()
 T = OutboxEvent.__table__
@@ -48,24 +47,8 @@ class _S(OutboxQueries):
 @pytest.fixture(scope="module")
 def pg_module_url() -> Iterator[str]:
     """A fresh, migrated database on the real PostgreSQL server for this module, dropped afterwards."""
-    name = f"kefu_test_outbox_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as e:
-        admin.dispose()
-        missing(f"postgres not reachable at 127.0.0.1:5432 ({type(e).__name__})")
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        engine = make_engine(url)
-        migrate(engine)
-        engine.dispose()
+    with migrated_pg_database("kefu_test_outbox") as url:
         yield url
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
