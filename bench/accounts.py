@@ -148,13 +148,14 @@ def render(results: list[dict[str, Any]], machine: str) -> str:
     lines = [
         START,
         "",
-        "## What accounts and the audit log add to a chat turn",
+        "## What accounts and the audit log add to a chat turn (a cache-friendly case, named so)",
         "",
         f"Machine: {machine}. `python -m bench.accounts` (part of `make bench`): one client, sequential "
         "POST /api/chat of FAQ questions answered from the answer cache (a turn of a few ms, so what is "
         "added shows), over real HTTP; the three conditions interleaved in blocks, medians over blocks. "
         '"before" is the turn without the audit log\'s appends and without a key (the turn before the '
-        "accounts issue).",
+        "accounts issue). This is not the default realistic-traffic case: repeated FAQ questions keep the turn "
+        "short, so the fixed cost added per turn shows above the noise of retrieval and generation.",
         "",
         "| database | condition | p50 ms | p90 ms | added p50 ms |",
         "|---|---|---:|---:|---:|",
