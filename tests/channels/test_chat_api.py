@@ -7,7 +7,7 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from kefu.channels.chat.protocol import SSE_EVENTS, ChatResponse, StreamMeta, WsDone, WsFrame, WsMeta
 from kefu.engines.testing import QueueEngine
@@ -71,6 +71,36 @@ def test_stream_sse_events(client: TestClient, engine: QueueEngine) -> None:
     parsed = [SSE_EVENTS[e].model_validate(d) for e, d in events]  # every event is what the schema says
     assert isinstance(parsed[0], StreamMeta) and isinstance(parsed[-1], ChatResponse)
     assert parsed[-1].message_id is not None and parsed[-1].answered_by.startswith("stand-in")
+
+
+def test_a_reply_that_fails_after_it_began_is_replaced_on_sse_and_websocket(
+    client: TestClient, engine: QueueEngine
+) -> None:
+    """Text goes out before its sentence is checked; a loop found later withdraws what was shown: a `replace`
+    event carries the policy's next option, and the recorded reply is that text."""
+    loop = "我来帮您看看吧，" * 6
+    engine.push(loop)
+    with client.stream("POST", "/api/chat/stream", json={"text": "给我讲个笑话吧"}) as r:
+        events = sse_events(r.read().decode())
+    kinds = [e for e, _ in events]
+    assert kinds[:2] == ["meta", "delta"] and "replace" in kinds and kinds[-1] == "done"
+    replaced = [d["text"] for e, d in events if e == "replace"][-1]
+    assert "帮您看看" not in replaced and events[-1][1]["text"] == replaced
+    assert all(isinstance(SSE_EVENTS[e].model_validate(d), BaseModel) for e, d in events)
+    sid = events[0][1]["session_id"]
+    msgs = client.get(f"/api/sessions/{sid}/messages").json()["messages"]
+    assert msgs[-1]["text"] == replaced
+
+    engine.push(loop)
+    frame = TypeAdapter(WsFrame)
+    with client.websocket_connect("/api/chat/ws") as ws:
+        ws.send_text(json.dumps({"text": "给我讲个笑话吧"}))
+        frames = []
+        while not frames or frames[-1].type not in ("done", "error"):
+            frames.append(frame.validate_python(ws.receive_json()))
+    types = [f.type for f in frames]
+    assert "replace" in types and types[-1] == "done"
+    assert frames[-1].text == [f.text for f in frames if f.type == "replace"][-1]  # type: ignore[union-attr]
 
 
 def test_sse_events_with_sources_parse(client: TestClient) -> None:

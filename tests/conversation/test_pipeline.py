@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from kefu.conversation.types import Reply, Turn
+from kefu.conversation.types import Reply, Retraction, Turn
 from kefu.engines.base import EngineError
 from kefu.engines.testing import QueueEngine
 from kefu.services import Services, build_services
@@ -41,8 +41,10 @@ async def test_generated_reply_is_streamed_and_recorded(services: Services, engi
     engine.push("您好！这是一个比较长的回复。还有第二句。")
     reply = await services.pipeline.answer(turn("你好呀"))
     parts = [d async for d in reply.deltas]
-    # streamed sentence by sentence: each is checked by the output guard before it goes out
-    assert parts == ["您好！", "这是一个比较长的回复。", "还有第二句。"] and reply.text == "".join(parts)
+    # streamed as written, each sentence checked by the output guard as it ends: only what could still become
+    # a claim waits for the check (一 may begin 一年质保, 第 does not)
+    assert "".join(parts) == reply.text == "您好！这是一个比较长的回复。还有第二句。"
+    assert parts[0] == "您好" and "还有" in parts
     assert reply.message_id is not None and not reply.degraded
     msgs = services.store.session_messages("default", reply.session_id)
     assert [m.role for m in msgs] == ["user", "assistant"]
@@ -107,11 +109,13 @@ async def test_customer_leaving_mid_reply_records_what_was_sent(services: Servic
     reply = await services.pipeline.answer(turn("你好呀"))
     reply.begin()
     stream = reply.stream()
-    sent = [await anext(stream), await anext(stream)]
+    sent = [await anext(stream)]
+    while "第二句话。" not in "".join(sent):
+        sent.append(await anext(stream))
     await stream.aclose()  # the client went away in the middle of the reply
-    assert sent == ["第一句话。", "第二句话。"] and engine.open_streams == 0  # the engine was stopped
+    assert "".join(sent).startswith("第一句话。第二句话。") and engine.open_streams == 0  # the engine was stopped
     msgs = await recorded(services, reply.session_id)
-    assert [(m.role, m.text) for m in msgs] == [("user", "你好呀"), ("assistant", "第一句话。第二句话。")]
+    assert [(m.role, m.text) for m in msgs] == [("user", "你好呀"), ("assistant", "".join(sent))]
     # a reply cut short is no answer to keep: the same first question goes to the engine again
     engine.token_delay_s = 0.0
     again = await (await services.pipeline.answer(turn("你好呀"))).collect()
@@ -220,11 +224,14 @@ async def test_client_history_used_for_new_session(services: Services, engine: Q
 
 async def test_a_looping_reply_never_reaches_the_customer(services: Services, engine: QueueEngine) -> None:
     """SmolLM2-135M's "福制阳光" loop went out in full before (40 copies); now the engine is stopped at the second
-    copy and the follow-up note replaces the rest, recorded as guarded."""
+    copy (which never shows: it waits while it may be a copy) and the policy's next option takes the place of
+    the first, recorded as guarded."""
     no_fast_path(services)
     engine.push("福制阳光\n\n" * 40)
     reply = await services.pipeline.answer(turn("给我写首诗"))
-    text = "".join([d async for d in reply.deltas])
-    assert text.count("福制阳光") == 1
+    parts = [d async for d in reply.deltas]
+    assert "".join(parts).count("福制阳光") == 1 and isinstance(parts[-1], Retraction)
+    text = reply.text
+    assert "福制阳光" not in text and text == str(parts[-1])
     assert "人工客服" in text and reply.final is not None and reply.final.guarded == "output:degenerate"
     assert reply.final.finish_reason == "content_filter"

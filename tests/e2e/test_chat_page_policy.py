@@ -81,3 +81,44 @@ def test_clarification_buttons_answer_and_handoff_notice(page) -> None:
     assert bot.locator("[data-testid=handoff-notice]").count() == 1
     assert "人工客服" in bot.inner_text()
     assert "STAND-IN" not in page.locator("#messages").inner_text()
+
+
+@pytest.fixture
+def looping_server(tmp_path: Path, demo_index: object) -> Iterator[str]:
+    """kefu with generation on and a stand-in engine that falls into a loop after a good start."""
+    engine = QueueEngine(default_reply="我来帮您看看吧，" * 8)
+    engine.token_delay_s = 0.02
+    app = create_app(
+        make_settings(tmp_path, policy=PolicySettings(generation="always")), engine=engine, configure_logs=False
+    )
+    with ServerThread(app) as srv:
+        yield srv.url
+
+
+def test_a_reply_withdrawn_midway_shows_only_its_replacement(chromium_browser, looping_server: str) -> None:  # noqa: F811
+    """The page shows a generated reply as it streams; when the output guard withdraws it (a `replace` event),
+    the bubble holds the policy's next option and nothing of the loop."""
+    context = chromium_browser.new_context(viewport={"width": 960, "height": 760}, locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(looping_server.rstrip("/") + "/")
+        page.wait_for_selector("body[data-ready='true']")
+        # every text the bubbles show while the reply streams
+        page.evaluate(
+            """() => { window.__shown = [];
+                new MutationObserver(() => document.querySelectorAll('#messages .msg.bot .text')
+                    .forEach(n => window.__shown.push(n.textContent)))
+                .observe(document.querySelector('#messages'), {subtree: true, childList: true, characterData: true});
+            }"""
+        )
+        _ask(page, "给我讲个笑话吧")
+        text = _last_bot(page).inner_text()
+        assert "帮您看看" not in text and "人工客服" in text, text
+        shown = page.evaluate("() => window.__shown")
+        assert any("帮您看看" in s for s in shown)  # the reply's beginning went out at once
+        assert not any("帮您看看" in s and "人工客服" in s for s in shown)  # replaced, never followed
+        assert errors == []
+    finally:
+        context.close()

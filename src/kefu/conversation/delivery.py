@@ -16,7 +16,7 @@ from typing import Any
 
 from kefu.conversation.cache import AnswerCache, CachedAnswer
 from kefu.conversation.policy import Suggestion
-from kefu.conversation.types import Delivered, Reply, Source, Turn
+from kefu.conversation.types import Delivered, Reply, Retraction, Source, Turn
 from kefu.engines.base import EngineError, StreamStats
 from kefu.guard.service import ReplyFilter
 from kefu.ops import metrics
@@ -150,10 +150,10 @@ class _Delivery:
                 await asyncio.wrap_future(recorded)
                 if first is not None:
                     self.opened.clock.first_token()
-                    self.parts.append(first)
+                    self._keep(first)
                     yield first
                     async for delta in it:
-                        self.parts.append(delta)
+                        self._keep(delta)
                         yield delta
             except (EngineError, TimeoutError) as e:
                 self.failure = metrics.engine_error_kind(getattr(e, "kind", "timeout"))
@@ -177,6 +177,13 @@ class _Delivery:
         reply = self.reply() if self.reply is not None else None
         if reply is not None:
             reply.message_id = await asyncio.wrap_future(written)
+
+    def _keep(self, delta: str) -> None:
+        """What the customer has now: a Retraction replaces all they were shown."""
+        if isinstance(delta, Retraction):
+            self.parts.clear()
+            delta = str(delta)
+        self.parts.append(delta)
 
     def finish(self) -> Future[int]:
         """Record the reply as it stands (what was sent), count it, cache it, let the session go on. Once."""

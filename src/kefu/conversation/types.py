@@ -7,6 +7,10 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+from kefu.guard.service import Retraction
+
+__all__ = ["Delivered", "Reply", "Retraction", "Source", "Turn"]
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -18,6 +22,9 @@ class Turn:
     service_type: str = "default"
     # Prior messages the client sent itself (OpenAI-style clients); used when the session is new.
     client_history: tuple[tuple[str, str], ...] = ()
+    # Whether the channel can withdraw text it showed (a `Retraction` in the reply's stream): then a generated
+    # reply streams before each sentence is checked (the output guard's "early" release).
+    retractable: bool = True
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,8 @@ class Reply:
     session_id: str
     sources: list[Source]
     confidence: float
+    # the text as it is written; a `Retraction` (a str) replaces everything before it (the channel shows it
+    # in place of what it showed so far)
     deltas: AsyncIterator[str]
     handed_off: bool = False
     # "faq" (an FAQ entry's answer), "document" (a document's sentences quoted), "clarify" (FAQ questions offered

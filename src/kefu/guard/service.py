@@ -2,10 +2,13 @@
 the session's vault), spot injection and jailbreak attempts, defang instructions hidden in retrieved passages,
 and check a generated reply sentence by sentence before the customer sees it.
 
-The reply check holds back only the sentence being written: each finished sentence is checked against the
-sources (amounts, percentages, dates, time limits, links, phone numbers, e-mail addresses, policy promises),
-the customer's language and personal data, then sent. A failing sentence stops the engine; the customer gets
-the best FAQ answer, or a note that an agent will confirm, instead of the unsupported claim.
+The reply check reads each finished sentence against the sources (amounts, percentages, dates, time limits,
+links, phone numbers, e-mail addresses, policy promises), the customer's language and personal data. By default
+("early") the text of a sentence goes out as it arrives up to the first place a claim could begin
+(`output.release`), the rest once the sentence passed; "sentence" holds each whole sentence back. A failing
+sentence stops the engine; the customer gets the policy's next option (the FAQ answer, a clarification, the
+honest decline), in place of what they saw of the reply where the channel can withdraw text (a `Retraction`),
+or a note that an agent will confirm after the part that passed.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import numpy as np
 from kefu.guard import injection, output, pii
 from kefu.guard.injection import InjectionGuard, Verdict
 from kefu.guard.output.degenerate import DEGENERATE, TAIL, LoopWatch
+from kefu.guard.output.release import release_end
 from kefu.guard.vault import Vault, generate_key, mask_and_seal
 from kefu.ops import metrics
 from kefu.ops.settings import GuardSettings
@@ -38,8 +42,9 @@ UNRELATED_SOURCE_COS = 0.90
 
 log = logging.getLogger(__name__)
 
-# A sentence ends at Chinese or Western end punctuation, or a line break.
-_SENTENCE_END = re.compile(r"[。！？；!?\n]+|(?<=[^\d\s])\.(?=\s|$)")
+# A sentence ends at Chinese or Western end punctuation, or a line break. A full stop ends one only once a space
+# follows it: streamed, "shop." may go on as "shop.com" (the end of the stream ends the last sentence anyway).
+_SENTENCE_END = re.compile(r"[。！？；!?\n]+|(?<=[^\d\s])\.(?=\s)")
 
 
 def load_vault_key(settings: GuardSettings) -> str:
@@ -57,6 +62,13 @@ def load_vault_key(settings: GuardSettings) -> str:
         f.write(key)
     log.info("vault key created", extra={"path": str(path)})
     return key
+
+
+class Retraction(str):
+    """A reply's text so far withdrawn: the channel replaces what it showed with this text (the chat page's
+    bubble, an SSE `replace` event); a channel that cannot withdraw text is never sent one."""
+
+    __slots__ = ()
 
 
 @dataclass
@@ -124,14 +136,17 @@ class Guard:
         fallback: Callable[[bool], str],
         instructions: str = "",
         relatedness: Relatedness | None = None,
+        retractable: bool = True,
     ) -> ReplyFilter | None:
         """A filter for one generated reply, or None when the output guard is off. `instructions`: the bot's
         system prompt, which a reply must not recite. `relatedness`: how close a text is to the question and
-        to the sources (cosines), for the check that a reply is about them at all."""
-        if self.settings.output != "sentence":
+        to the sources (cosines), for the check that a reply is about them at all. `retractable`: whether the
+        channel can withdraw text it showed (an OpenAI-style stream cannot: its sentences are held back)."""
+        if self.settings.output == "off":
             return None
         related = relatedness if self.settings.related else None
-        return ReplyFilter(question, list(sources), list(customer_texts), fallback, instructions, related)
+        early = self.settings.output == "early" and retractable
+        return ReplyFilter(question, list(sources), list(customer_texts), fallback, instructions, related, early)
 
 
 class ReplyFilter:
@@ -139,12 +154,20 @@ class ReplyFilter:
     that failed (partial: whether some of it was already sent). `problems` says what failed.
 
     Each finished sentence is checked once, with the end of the text before it as context (`output.ReplyCheck`):
-    the check of a whole reply is linear in its length, not a re-check of everything sent so far per sentence."""
+    the check of a whole reply is linear in its length, not a re-check of everything sent so far per sentence.
+
+    `early`: a sentence's text goes out before its check up to where a claim could begin, and the reply's
+    beginning is judged for relatedness while it streams; a failure before a checked sentence went out (or an
+    unrelated beginning) withdraws what was shown with a `Retraction` of `fallback(False)`. Otherwise whole
+    sentences are held, and the beginning until it is long enough to be judged."""
 
     # an unfinished sentence is looked at for loops each time it grows by this much (a loop without punctuation)
     LONG_PENDING = 60
     # the beginning of a reply is checked for being about the question or the sources once it is this long
     RELATED_AFTER = 16
+    # early release: an unfinished sentence is looked at for loops each time it grows by this much (what went
+    # out of a loop is withdrawn)
+    EARLY_PEEK = 16
 
     def __init__(
         self,
@@ -154,7 +177,9 @@ class ReplyFilter:
         fallback: Callable[[bool], str],
         instructions: str = "",
         relatedness: Relatedness | None = None,
+        early: bool = False,
     ) -> None:
+        self.early = early
         self.question = question
         self.relatedness = relatedness
         self.sources = sources
@@ -195,7 +220,90 @@ class ReplyFilter:
         log.warning("reply failed the output guard", extra={"problems": detail})
         return False
 
-    async def __call__(self, deltas: AsyncIterator[str]) -> AsyncIterator[str]:
+    def __call__(self, deltas: AsyncIterator[str]) -> AsyncIterator[str]:
+        return self._early(deltas) if self.early else self._held(deltas)
+
+    async def _early(self, deltas: AsyncIterator[str]) -> AsyncIterator[str]:
+        shown = 0  # characters that went out
+        passed = False  # whether a checked sentence went out (a later failure keeps it and adds a note)
+        pending = ""  # the sentence being written, unchecked
+        out = 0  # how much of `pending` went out (before the first place a claim could begin)
+        whole = ""  # the reply so far, for the relatedness of its beginning
+        related: asyncio.Task[bool] | None = None
+
+        def failed() -> str:
+            """The policy's next option in place of what was shown, unless checked sentences went out and only
+            a claim failed: they stand, and a note ends the reply."""
+            if not shown:
+                return self.fallback(False)
+            claim_only = all(p.kind not in (DEGENERATE, UNRELATED) for p in self.problems)
+            return self.fallback(True) if passed and claim_only else Retraction(self.fallback(False))
+
+        it = deltas.__aiter__()
+        try:
+            try:
+                async for delta in it:
+                    pending += delta
+                    if related is not None and related.done() and not related.result():
+                        yield failed()
+                        return
+                    cut = _last_sentence_end(pending, max(0, len(pending) - len(delta) - 1))
+                    if cut:
+                        ready, pending = pending[:cut], pending[cut:]
+                        if not self._check(ready):
+                            yield failed()
+                            return
+                        sent, out = ready[out:], 0
+                        passed = True
+                        if related is None and self.relatedness is not None:
+                            # judged on the same text as when it is held: its first sentences, 16 characters on
+                            whole += ready
+                            if len(whole.strip()) >= self.RELATED_AFTER:
+                                related = asyncio.ensure_future(self._related(whole))
+                    else:
+                        step = self.EARLY_PEEK
+                        grew = len(pending) // step > (len(pending) - len(delta)) // step
+                        if grew and (why := self._loops.peek(pending[-TAIL:])) is not None:
+                            self._failed((output.Problem(DEGENERATE, None, why),))
+                            yield failed()
+                            return
+                        sent = ""
+                    end = release_end(pending, out)
+                    if end > out and self._loops.echoes(pending[:end]):
+                        end = max(out, _clause_start(pending, end))  # what may be a sentence said again waits
+                    if end > out:
+                        sent, out = sent + pending[out:end], end
+                    if sent:
+                        shown += len(sent)
+                        yield sent
+            except Exception:
+                # the engine failed mid-sentence: the rest of the sentence goes out if it passes, then the error
+                # takes its course (the pipeline appends its apology)
+                if pending and self._check(pending) and pending[out:]:
+                    yield pending[out:]
+                raise
+            if pending:
+                if not self._check(pending):
+                    yield failed()
+                    return
+                rest = pending[out:]
+            else:
+                rest = ""
+            if related is None and self.relatedness is not None and (whole + pending).strip():
+                related = asyncio.ensure_future(self._related(whole + pending))
+            if related is not None and not await related:
+                yield failed()
+                return
+            if rest:
+                yield rest
+        finally:
+            if related is not None and not related.done():
+                related.cancel()
+            close = getattr(it, "aclose", None)
+            if close is not None:
+                await close()  # stops the engine when a sentence failed
+
+    async def _held(self, deltas: AsyncIterator[str]) -> AsyncIterator[str]:
         said = False  # whether some text went out
         pending = ""
         held = ""  # checked sentences not sent yet: the reply's beginning, until it is long enough to be judged
@@ -204,8 +312,8 @@ class ReplyFilter:
             try:
                 async for delta in it:
                     pending += delta
-                    # only the new text can end a sentence: what was pending had no sentence end
-                    cut = _last_sentence_end(pending, len(pending) - len(delta))
+                    # only the new text can end a sentence (or a full stop just before it, which a space now follows)
+                    cut = _last_sentence_end(pending, max(0, len(pending) - len(delta) - 1))
                     if cut == 0:
                         # a loop without a sentence end never reaches _check: its end is looked at as it grows
                         grew = len(pending) // self.LONG_PENDING > (len(pending) - len(delta)) // self.LONG_PENDING
@@ -249,6 +357,17 @@ class ReplyFilter:
             close = getattr(it, "aclose", None)
             if close is not None:
                 await close()  # stops the engine when a sentence failed
+
+
+_CLAUSE_END = re.compile(r"[。！？；!?\n.，,：:]+")
+
+
+def _clause_start(text: str, end: int) -> int:
+    """Where the clause that `text[:end]` ends in begins."""
+    start = 0
+    for m in _CLAUSE_END.finditer(text, 0, end):
+        start = m.end()
+    return start
 
 
 def _last_sentence_end(text: str, start: int = 0) -> int:

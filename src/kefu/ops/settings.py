@@ -48,8 +48,11 @@ class GuardSettings(BaseModel):
     vault_key: SecretStr | None = None
     vault_key_file: str = "./data/vault.key"
     injection: bool = True
-    # "sentence": each sentence of a generated reply is checked before it is sent; "off": no output check.
-    output: Literal["sentence", "off"] = "sentence"
+    # Each sentence of a generated reply is checked as it ends. "early": its text goes out as it arrives up to
+    # where a claim could begin (an amount, a date, a link, a promise ...), and a reply that fails is withdrawn
+    # where the channel can (the chat page, SSE, WebSocket; OpenAI-style streams hold sentences as "sentence"
+    # does); "sentence": each whole sentence is held until checked; "off": no output check.
+    output: Literal["early", "sentence", "off"] = "early"
     # a generated reply's beginning must be about the question or its sources (one embedding per reply; the
     # first sentences are held until 16 characters can be judged)
     related: bool = True

@@ -73,11 +73,21 @@ class StreamDelta(BaseModel):
     text: str
 
 
-# SSE (`POST /api/chat/stream`): `event: meta` StreamMeta, `event: delta` StreamDelta..., then `event: done`
-# ChatResponse, or `event: error` ErrorBody when the reply failed part-way.
+class StreamReplace(BaseModel):
+    """The reply shown so far failed the output check: show this text in its place (the policy's next option:
+    the FAQ answer, a clarification or the honest decline). More deltas may follow it."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str
+
+
+# SSE (`POST /api/chat/stream`): `event: meta` StreamMeta, `event: delta` StreamDelta... (an `event: replace`
+# StreamReplace among them replaces the text so far), then `event: done` ChatResponse, or `event: error`
+# ErrorBody when the reply failed part-way.
 SSE_EVENTS: dict[str, type[BaseModel]] = {
     "meta": StreamMeta,
     "delta": StreamDelta,
+    "replace": StreamReplace,
     "done": ChatResponse,
     "error": ErrorBody,
 }
@@ -91,6 +101,10 @@ class WsDelta(StreamDelta):
     type: Literal["delta"]
 
 
+class WsReplace(StreamReplace):
+    type: Literal["replace"]
+
+
 class WsDone(ChatResponse):
     model_config = ConfigDict(extra="forbid")
     type: Literal["done"]
@@ -102,7 +116,7 @@ class WsError(ErrorBody):
 
 
 # A frame kefu sends on `WS /api/chat/ws`.
-WsFrame = Annotated[WsMeta | WsDelta | WsDone | WsError, Field(discriminator="type")]
+WsFrame = Annotated[WsMeta | WsDelta | WsReplace | WsDone | WsError, Field(discriminator="type")]
 
 
 class MessagePublic(BaseModel):

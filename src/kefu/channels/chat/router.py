@@ -20,7 +20,7 @@ from kefu.channels.deps import (
     event_stream_response,
     start_turn,
 )
-from kefu.conversation.types import Reply, Turn
+from kefu.conversation.types import Reply, Retraction, Turn
 from kefu.http.auth import ChatAccess, ChatAccessDep, admit_turn
 from kefu.http.deps import JsonBody, ServicesDep
 from kefu.http.errors import ApiError, error_body, error_responses
@@ -78,7 +78,8 @@ async def _sse_events(reply: Reply) -> AsyncIterator[bytes]:
     try:
         async with contextlib.aclosing(reply.stream()) as deltas:
             async for delta in deltas:
-                yield b"event: delta\ndata: " + orjson.dumps({"text": delta}) + b"\n\n"
+                kind = b"replace" if isinstance(delta, Retraction) else b"delta"
+                yield b"event: " + kind + b"\ndata: " + orjson.dumps({"text": str(delta)}) + b"\n\n"
     except Exception:
         log.exception("reply failed mid-stream", extra={"channel": "sse"})
         yield _sse("error", error_body("internal_error"))
@@ -149,7 +150,8 @@ async def _ws_reply(ws: WebSocket, reply: Reply) -> None:
     await ws.send_text(orjson.dumps(meta).decode())
     async with contextlib.aclosing(reply.stream()) as deltas:  # closed (the engine stopped) if the socket goes
         async for delta in deltas:
-            await ws.send_text(orjson.dumps({"type": "delta", "text": delta}).decode())
+            kind = "replace" if isinstance(delta, Retraction) else "delta"
+            await ws.send_text(orjson.dumps({"type": kind, "text": str(delta)}).decode())
     await ws.send_text(orjson.dumps({"type": "done", **reply.public()}).decode())
 
 

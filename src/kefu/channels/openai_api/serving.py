@@ -52,6 +52,7 @@ def to_turn(req: ChatCompletionRequest, tenant: str, session_id: str | None, set
         text=text,
         service_type=valid_id(bot, "model") or "default",
         client_history=history,
+        retractable=not req.stream,  # an OpenAI-style stream cannot take back text it sent
     )
 
 

@@ -120,6 +120,9 @@ _TIME_PRE = frozenset(("上午", "下午", "晚上", "早上", "中午", "凌晨
 _TIME_AFTER_ZH = re.compile(r"半|整|前|后|之前|之后|以前|以后|到|至|开始|截止|左右")
 _TIME_AFTER_OK = re.compile(r"半|整|前|后|之前|之后|以前|以后|到|至|[-~～]|开始|截止|左右|\d|[，。；！？,.!?、\s]|$")
 _EN_A_OK = re.compile(r"(?:within|in|after|for|about|around|over|than|up to|takes?|only|just|least|most|every)\s*$")
+# what `release` needs to know of the patterns above: where a number can begin
+NUMERAL_CHARS = _NC
+EN_A_OK = _EN_A_OK
 _PCT_OFF_BEFORE = re.compile(r"(?:优惠|减|降|便宜|立减|直降|save|saves|discount of)\s?$")
 
 _DUR_UNIT_MIN: dict[str, float] = {

@@ -49,6 +49,7 @@ class LoopWatch:
         flat = _NOT_TEXT.sub("", instructions.lower())
         self._instructions = {flat[i : i + RECITED] for i in range(len(flat) - RECITED + 1)}
         self._flat_tail = ""
+        self._openings: set[str] = set()  # every beginning of the clauses added so far
 
     def add(self, part: str) -> str | None:
         reason, (squeezed, tokens, flat, clauses) = self._judge(part)
@@ -56,7 +57,17 @@ class LoopWatch:
         self._tokens.extend(tokens)
         self._flat_tail = (self._flat_tail + flat)[-(RECITED - 1) :]
         self._sentences.update(clauses)
+        for key in clauses:
+            self._openings.update(key[:i] for i in range(1, len(key) + 1))
         return reason
+
+    def echoes(self, unfinished: str) -> bool:
+        """Whether the last clause of an unfinished sentence could still become a copy of an earlier clause (it
+        is, so far, the beginning of one): held back until it ends or turns into something else."""
+        if not self._openings:
+            return False
+        last = SENTENCE.findall(unfinished.lower())
+        return bool(last) and _NOT_TEXT.sub("", last[-1]) in self._openings
 
     def peek(self, part: str) -> str | None:
         return self._judge(part)[0]

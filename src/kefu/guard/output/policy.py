@@ -275,6 +275,23 @@ _POLICY_TERMS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+@lru_cache(maxsize=1)
+def policy_first_words() -> tuple[frozenset[str], frozenset[str]]:
+    """Where a policy term can begin: the first characters of the Chinese terms (a prefix written before "‸"
+    included), and the leading letters of the English ones (a stem: "refund" for refunds?, "exchang")."""
+    zh: set[str] = set()
+    en: set[str] = set()
+    for _group, terms in _POLICY_TERMS:
+        for term in terms:
+            if term[0].isascii():
+                stem = re.match(r"[a-z]+", term).group(0)  # type: ignore[union-attr]
+                optional = term[len(stem) : len(stem) + 1] in ("?", "*", "{")  # "ships?": the stem is "ship"
+                en.add(stem[:-1] if optional else stem)
+            else:
+                zh.add(term[0])
+    return frozenset(zh), frozenset(en)
+
+
 def _policy_patterns() -> tuple[re.Pattern[str], dict[str, tuple[re.Pattern[str], tuple[tuple[str, int], ...]]]]:
     """A scanning pattern and, per first character, a pattern that tells which term matched.
 
