@@ -41,6 +41,14 @@ TOKENS = [
     " Thanks", " for", " shopping", " with", " us", ";", " we", " hope", " to", " see", " you", " again", ".",
     " 祝", "您", "生活", "愉快", "，", "再见", "！",
 ]  # fmt: skip
+# `--reply zh`: a Chinese reply only (what a Chinese customer gets; the mixed one fails kefu's language check)
+TOKENS_ZH = [
+    "您好", "，", "感谢", "您的", "耐心", "等待", "。",
+    "请", "提供", "订单", "号", "，", "我们", "会", "尽快", "为您", "处理", "。",
+    "物流", "信息", "一般", "在", "发货", "后", "更新", "，", "如有", "疑问", "可以", "随时", "联系", "客服", "。",
+    "退换", "货", "请", "在", "订单", "页面", "提交", "申请", "，", "审核", "通过", "后", "按", "提示", "寄回", "。",
+    "祝", "您", "生活", "愉快", "，", "再见", "！",
+]  # fmt: skip
 
 SSE_HEADERS = {
     "Content-Type": "text/event-stream; charset=utf-8",
@@ -54,12 +62,15 @@ def _dumps(obj: object) -> str:
 
 
 class StandinEngine:
-    def __init__(self, first_token: float, n_tokens: int, rate: float, record: str | None = None) -> None:
+    def __init__(
+        self, first_token: float, n_tokens: int, rate: float, record: str | None = None, reply: str = "mixed"
+    ) -> None:
         self.record = record
         self.first_token = first_token
         self.n_tokens = n_tokens
         self.rate = rate
-        self.tokens = [TOKENS[i % len(TOKENS)] for i in range(n_tokens)]
+        tokens = TOKENS_ZH if reply == "zh" else TOKENS
+        self.tokens = [tokens[i % len(tokens)] for i in range(n_tokens)]
         self.text = "".join(self.tokens)
         # Per-token tail of a chunk, pre-encoded once: <prefix> + tail[i] is the whole event.
         self.token_tails = [(_dumps({"content": t}) + ',"finish_reason":null}]}\n\n').encode() for t in self.tokens]
@@ -176,9 +187,9 @@ class StandinEngine:
 
 
 def make_app(
-    first_token: float = 0.5, n_tokens: int = 50, rate: float = 25.0, record: str | None = None
+    first_token: float = 0.5, n_tokens: int = 50, rate: float = 25.0, record: str | None = None, reply: str = "mixed"
 ) -> web.Application:
-    engine = StandinEngine(first_token, n_tokens, rate, record)
+    engine = StandinEngine(first_token, n_tokens, rate, record, reply)
     app = web.Application(client_max_size=4 * 1024 * 1024)
     app.router.add_post("/v1/chat/completions", engine.chat)
     app.router.add_get("/v1/models", engine.models)
@@ -194,6 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--tokens", type=int, default=50, help="tokens per reply")
     p.add_argument("--rate", type=float, default=25.0, help="tokens per second after the first")
     p.add_argument("--record", help="append each chat request body, as a JSON line, to this file")
+    p.add_argument("--reply", choices=("mixed", "zh"), default="mixed", help="Chinese and English, or Chinese only")
     args = p.parse_args(argv)
     try:
         import uvloop  # type: ignore[import-not-found]
@@ -201,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
         uvloop.install()
     except ImportError:
         pass
-    app = make_app(args.first_token, args.tokens, args.rate, args.record)
+    app = make_app(args.first_token, args.tokens, args.rate, args.record, args.reply)
     web.run_app(
         app,
         host=args.host,

@@ -233,11 +233,12 @@ class ReplyFilter:
 
         def failed() -> str:
             """The policy's next option in place of what was shown, unless checked sentences went out and only
-            a claim failed: they stand, and a note ends the reply."""
+            a claim in a later one failed: they stand, and a note ends the reply. A loop, an unrelated beginning
+            or the wrong language is the whole reply's fault: all of it is withdrawn."""
             if not shown:
                 return self.fallback(False)
-            claim_only = all(p.kind not in (DEGENERATE, UNRELATED) for p in self.problems)
-            return self.fallback(True) if passed and claim_only else Retraction(self.fallback(False))
+            claims_only = all(p.kind in ("unsupported_claim", "pii_leak") for p in self.problems)
+            return self.fallback(True) if passed and claims_only else Retraction(self.fallback(False))
 
         it = deltas.__aiter__()
         try:
