@@ -18,6 +18,7 @@ from kefu.ops.ratelimit import RateLimiter, rate_limiter
 from kefu.ops.settings import Settings
 from kefu.outbox.consumers import WebhookHandler
 from kefu.outbox.relay import OutboxRelay
+from kefu.store.db import setup_lock
 from kefu.store.repo import Store
 
 DEMO_HOTLINE = "400-820-8820"
@@ -37,18 +38,20 @@ class Services:
 
 def setup_database(store: Store, settings: Settings) -> None:
     """Migrations, the default tenant and the demo knowledge base: once per start, before any worker
-    serves (several workers doing it at once would race)."""
-    store.migrate()
-    store.ensure_tenant("default", "Default")
-    if settings.demo_data and load_demo_if_empty(store, "default"):
-        # the demo shop's hotline, which its FAQ names too: the hand-off notice gives it
-        store.update_bot("default", "default", handoff_phone=DEMO_HOTLINE)
-    # Embed what no build has embedded yet (vectors are kept in the database): the workers' indexes then
-    # build from stored vectors in a moment instead of each embedding the whole knowledge base.
-    kb = knowledge_base(store, settings)
-    for tenant in store.tenant_ids():
-        kb.build(tenant)
-    kb.close()
+    serves (several workers doing it at once would race), and one instance at a time on PostgreSQL
+    (`setup_lock`: instances started together wait for the first one, then find it done)."""
+    with setup_lock(store.engine):
+        store.migrate()
+        store.ensure_tenant("default", "Default")
+        if settings.demo_data and load_demo_if_empty(store, "default"):
+            # the demo shop's hotline, which its FAQ names too: the hand-off notice gives it
+            store.update_bot("default", "default", handoff_phone=DEMO_HOTLINE)
+        # Embed what no build has embedded yet (vectors are kept in the database): the workers' indexes then
+        # build from stored vectors in a moment instead of each embedding the whole knowledge base.
+        kb = knowledge_base(store, settings)
+        for tenant in store.tenant_ids():
+            kb.build(tenant)
+        kb.close()
 
 
 def knowledge_base(store: Store, settings: Settings) -> KnowledgeBase:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,6 +43,27 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+# The advisory lock that instances starting at once take turns on: "kefu" in ASCII.
+SETUP_LOCK_KEY = 0x6B656675
+
+
+@contextmanager
+def setup_lock(engine: Engine) -> Iterator[None]:
+    """One instance at a time sets a PostgreSQL database up (migrations, the default tenant, the demo knowledge
+    base): without it, instances started together against a new database both create alembic_version and one
+    crashes. A session-level advisory lock on a connection of its own (autocommit: never idle in a transaction),
+    released at the end, or by PostgreSQL when a crashed holder's connection goes. SQLite: nothing to take."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SETUP_LOCK_KEY})
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SETUP_LOCK_KEY})
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
