@@ -4,7 +4,6 @@ elsewhere it skips with the reason printed."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -321,32 +320,3 @@ async def redis_client():  # type: ignore[no-untyped-def]
         missing("redis not reachable at 127.0.0.1:6379")
     yield client
     await client.aclose()
-
-
-async def forward_to_redis(port: int) -> tuple[asyncio.Server, list[asyncio.StreamWriter]]:
-    """A TCP relay on `port` to the real Redis: "Redis" is up while it listens, down once `stop_forward` ran."""
-    writers: list[asyncio.StreamWriter] = []
-
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except OSError:
-            pass
-        finally:
-            writer.close()
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", 6379)
-        writers.extend((writer, up_writer))
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-    return await asyncio.start_server(handle, "127.0.0.1", port), writers
-
-
-async def stop_forward(server: asyncio.Server, writers: list[asyncio.StreamWriter]) -> None:
-    server.close()
-    for w in writers:
-        w.close()
-    await server.wait_closed()

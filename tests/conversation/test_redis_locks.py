@@ -23,7 +23,8 @@ from kefu.conversation.types import Turn
 from kefu.engines.base import ChatMessage, SamplingParams, StreamStats
 from kefu.engines.testing import QueueEngine
 from kefu.services import Services, build_services
-from tests.conftest import forward_to_redis, free_port, make_settings
+from tests.conftest import make_settings
+from tests.faultproxy import FaultProxy
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 DOWN_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
@@ -286,14 +287,14 @@ async def test_redis_down_falls_back_to_the_local_lock(
 async def test_the_shared_lock_recovers_when_redis_comes_back(
     make_locks: Callable[..., RedisSessionLocks], redis_client: aioredis.Redis
 ) -> None:
-    port = free_port()
-    a, b = make_locks(f"redis://127.0.0.1:{port}/0"), make_locks()
-    a.outage.retry_after_failure_s = 0.05
-    before = fallbacks()
-    (await a.acquire("s1"))()  # nothing listens yet: the local lock only
-    assert fallbacks() == before + 1
-    server, writers = await forward_to_redis(port)
-    try:
+    with FaultProxy(6379, name="redis").start() as proxy:
+        proxy.cut()  # Redis is down: nothing listens
+        a, b = make_locks(f"redis://{proxy.address}/0"), make_locks()
+        a.outage.retry_after_failure_s = 0.05
+        before = fallbacks()
+        (await a.acquire("s1"))()  # refused: the local lock only
+        assert fallbacks() == before + 1
+        proxy.heal()
         await asyncio.sleep(0.06)
         release = await a.acquire("s1")
         assert await redis_client.exists(a.keys("s1")[0]) == 1  # locked in Redis again
@@ -303,11 +304,6 @@ async def test_the_shared_lock_recovers_when_redis_comes_back(
         release()
         (await asyncio.wait_for(waiting, 1))()
         assert fallbacks() == before + 1
-    finally:
-        server.close()
-        for w in writers:
-            w.close()
-        await server.wait_closed()
 
 
 # ---------------------------------------------------------------------------- two instances' pipelines

@@ -23,7 +23,8 @@ from kefu.conversation.cache import AnswerCache, CachedAnswer, SharedAnswerCache
 from kefu.conversation.types import Source
 from kefu.engines.testing import QueueEngine
 from kefu.text import question_key
-from tests.conftest import ADMIN_HEADERS, forward_to_redis, free_port, make_settings, stop_forward
+from tests.conftest import ADMIN_HEADERS, make_settings
+from tests.faultproxy import FaultProxy
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 DOWN_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
@@ -208,16 +209,16 @@ async def test_redis_down_the_local_cache_answers(
 async def test_the_shared_cache_recovers_when_redis_comes_back(
     make_cache: Callable[..., SharedAnswerCache], redis_client: aioredis.Redis
 ) -> None:
-    port = free_port()
-    cache, other = make_cache(f"redis://127.0.0.1:{port}/0"), make_cache()
-    cache.outage.retry_after_failure_s = 0.05
-    before = fallbacks()
-    assert await cache.aget("t", 1, 1, "问题") is None  # nothing listens yet
-    await cache.aput("t", 1, 1, "问题", ANSWER)  # within the back-off: Redis is not even tried
-    assert fallbacks() == before + 2
-    assert await other.aget("t", 1, 1, "问题") is None
-    server, writers = await forward_to_redis(port)
-    try:
+    with FaultProxy(6379, name="redis").start() as proxy:
+        proxy.cut()  # Redis is down: nothing listens
+        cache, other = make_cache(f"redis://{proxy.address}/0"), make_cache()
+        cache.outage.retry_after_failure_s = 0.05
+        before = fallbacks()
+        assert await cache.aget("t", 1, 1, "问题") is None  # refused
+        await cache.aput("t", 1, 1, "问题", ANSWER)  # within the back-off: Redis is not even tried
+        assert fallbacks() == before + 2
+        assert await other.aget("t", 1, 1, "问题") is None
+        proxy.heal()
         await asyncio.sleep(0.06)
         await cache.aput("t", 1, 1, "另一个问题", ANSWER)
         assert await other.aget("t", 1, 1, "另一个问题") == ANSWER  # shared again
@@ -225,12 +226,10 @@ async def test_the_shared_cache_recovers_when_redis_comes_back(
         assert await cache.aget("t", 1, 1, "第三个问题") == ANSWER
         assert fallbacks() == before + 2
         # Redis goes away again mid-service: answers still come from the LRU
-        await stop_forward(server, writers)
+        proxy.cut()
         assert await cache.aget("t", 1, 1, "第三个问题") == ANSWER
         assert await cache.aget("t", 1, 1, "第四个问题") is None
         assert fallbacks() == before + 3
-    finally:
-        await stop_forward(server, writers)
 
 
 # ------------------------------------------------------------------------------------------ two instances

@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 
 from kefu.ops.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter, rate_limiter
-from tests.conftest import forward_to_redis, free_port
+from tests.faultproxy import FaultProxy
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 DOWN_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
@@ -233,23 +233,20 @@ async def test_redis_down_limits_locally(
 async def test_redis_recovers_when_it_comes_back(
     make_redis: Callable[..., RedisRateLimiter], prefix: str, redis_client: aioredis.Redis
 ) -> None:
-    port = free_port()
-    limiter = make_redis(f"redis://127.0.0.1:{port}/0", prefix=prefix)
-    limiter.retry_after_failure_s = 0.05
-    before = fallbacks()
-    assert await limiter.hit("k", 5, 60.0) is None  # nothing listens yet: counted in-process
-    assert await limiter.hit("k", 5, 60.0) is None  # within the back-off: Redis is not even tried
-    assert fallbacks() == before + 2
-    assert await redis_client.exists(prefix + "k") == 0
-    server, writers = await forward_to_redis(port)
-    try:
-        await asyncio.sleep(0.06)
-        assert await limiter.hit("k", 5, 60.0) is None
-        assert fallbacks() == before + 2
-        assert await redis_client.exists(prefix + "k") == 1  # counted in Redis again
-    finally:
-        await limiter.aclose()
-        server.close()
-        for w in writers:
-            w.close()
-        await server.wait_closed()
+    with FaultProxy(6379, name="redis").start() as proxy:
+        proxy.cut()  # Redis is down: nothing listens
+        limiter = make_redis(f"redis://{proxy.address}/0", prefix=prefix)
+        limiter.retry_after_failure_s = 0.05
+        before = fallbacks()
+        try:
+            assert await limiter.hit("k", 5, 60.0) is None  # refused: counted in-process
+            assert await limiter.hit("k", 5, 60.0) is None  # within the back-off: Redis is not even tried
+            assert fallbacks() == before + 2
+            assert await redis_client.exists(prefix + "k") == 0
+            proxy.heal()
+            await asyncio.sleep(0.06)
+            assert await limiter.hit("k", 5, 60.0) is None
+            assert fallbacks() == before + 2
+            assert await redis_client.exists(prefix + "k") == 1  # counted in Redis again
+        finally:
+            await limiter.aclose()

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,6 +38,7 @@ MESSAGES: dict[str, str] = {
     "rate_limited": "请求过于频繁，请稍后再试 / Too many requests; try again later",
     "conflict": "已存在 / Already exists",
     "origin_not_allowed": "此网站不能使用该客服 / This site may not use this bot",
+    "unavailable": "服务暂时不可用，请稍后再试 / The service is temporarily unavailable, please try again shortly",
 }
 
 
@@ -63,13 +65,31 @@ _STATUS_TEXT = {
     422: "字段缺失或无效 / Missing or invalid fields",
     429: "请求过于频繁（见 Retry-After） / Too many requests (see Retry-After)",
     500: "服务内部错误 / Internal error",
+    503: "服务暂时不可用（数据库不可达，见 Retry-After） / Unavailable: the database is unreachable (see Retry-After)",
 }
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict]:
     """`responses=` for a route: the error statuses it really answers with, each with the ErrorBody model.
-    500 is added everywhere: the last-resort handler can answer any route with it."""
-    return {s: {"model": ErrorBody, "description": _STATUS_TEXT[s]} for s in sorted({*statuses, 500})}
+    500 and 503 are added everywhere: the last-resort handler and the database's can answer any route."""
+    return {s: {"model": ErrorBody, "description": _STATUS_TEXT[s]} for s in sorted({*statuses, 500, 503})}
+
+
+# How long a client is asked to wait after a 503: the database pool reconnects on the next checkout.
+RETRY_AFTER_S = 5
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database is unreachable, its connection broke mid-statement, or no pooled connection came free in time:
+    a moment later the same request may well succeed. (A constraint or a bad statement is a bug: not this.)"""
+    if isinstance(exc, sa_exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+    return isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError)
+
+
+def failure_code(exc: BaseException) -> str:
+    """The code of an error event for a reply that failed after its status line went out."""
+    return "unavailable" if database_unavailable(exc) else "internal_error"
 
 
 class ApiError(Exception):
@@ -131,6 +151,19 @@ def install_error_handlers(app: FastAPI) -> None:
         response = error_response(exc.status_code, code, None if code != "http_error" else str(exc.detail))
         if exc.status_code == 405:  # RFC 9110: a 405 says which methods the resource has
             response.headers["Allow"] = allowed_methods(request)
+        return response
+
+    @app.exception_handler(sa_exc.SQLAlchemyError)
+    async def _database(request: Request, exc: sa_exc.SQLAlchemyError) -> JSONResponse:
+        if not database_unavailable(exc):
+            return await _unexpected(request, exc)
+        # the database away is an operations problem, not a bug: one line, no stack trace
+        log.warning(
+            "database unavailable", extra={"path": request.url.path, "error": f"{type(exc).__name__}: {exc}"[:300]}
+        )
+        metrics.DATABASE_ERRORS.labels("request").inc()
+        response = error_response(503, "unavailable")
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
         return response
 
     @app.exception_handler(Exception)

@@ -23,7 +23,7 @@ from kefu.channels.deps import (
 from kefu.conversation.types import Reply, Retraction, Turn
 from kefu.http.auth import ChatAccess, ChatAccessDep, admit_turn
 from kefu.http.deps import JsonBody, ServicesDep
-from kefu.http.errors import ApiError, error_body, error_responses
+from kefu.http.errors import ApiError, error_body, error_responses, failure_code
 from kefu.http.validators import ID_PATTERN, check_text, valid_id
 from kefu.ops.settings import Settings
 from kefu.services import Services
@@ -80,9 +80,9 @@ async def _sse_events(reply: Reply) -> AsyncIterator[bytes]:
             async for delta in deltas:
                 kind = b"replace" if isinstance(delta, Retraction) else b"delta"
                 yield b"event: " + kind + b"\ndata: " + orjson.dumps({"text": str(delta)}) + b"\n\n"
-    except Exception:
+    except Exception as e:
         log.exception("reply failed mid-stream", extra={"channel": "sse"})
-        yield _sse("error", error_body("internal_error"))
+        yield _sse("error", error_body(failure_code(e)))
         return
     yield _sse("done", reply.public())
 
@@ -121,10 +121,10 @@ async def chat_ws(ws: WebSocket, access: ChatAccessDep, services: ServicesDep) -
                 await ws.send_text(orjson.dumps({"type": "error", **error_body(e.code, e.message)}).decode())
             except WebSocketDisconnect:
                 raise
-            except Exception:
+            except Exception as e:
                 # The turn failed, perhaps part-way: say so and keep the socket for the customer's next message.
                 log.exception("reply failed", extra={"channel": "ws"})
-                await ws.send_text(orjson.dumps({"type": "error", **error_body("internal_error")}).decode())
+                await ws.send_text(orjson.dumps({"type": "error", **error_body(failure_code(e))}).decode())
     except WebSocketDisconnect:
         return
 

@@ -21,7 +21,7 @@ from kefu.channels.openai_api.protocol import (
     KefuCompletionExtra,
 )
 from kefu.conversation.types import Reply, Turn
-from kefu.http.errors import ApiError, error_body
+from kefu.http.errors import ApiError, error_body, failure_code
 from kefu.http.validators import check_text, valid_id
 from kefu.ops.settings import Settings
 
@@ -113,11 +113,11 @@ async def stream_chunks(req: ChatCompletionRequest, reply: Reply) -> AsyncIterat
         async with contextlib.aclosing(reply.stream()) as deltas:
             async for delta in deltas:
                 yield prefix + orjson.dumps(delta) + suffix
-    except Exception:
+    except Exception as e:
         # The status line went out with the first chunk: an error event (which the openai SDK raises as an
         # APIError) tells the client the reply failed, and [DONE] ends the stream.
         log.exception("reply failed mid-stream", extra={"channel": "openai"})
-        yield b"event: error\ndata: " + orjson.dumps(error_body("internal_error")) + b"\n\n"
+        yield b"event: error\ndata: " + orjson.dumps(error_body(failure_code(e))) + b"\n\n"
         yield b"data: [DONE]\n\n"
         return
     finish = finish_reason(reply)
