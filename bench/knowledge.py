@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -233,7 +235,31 @@ def client_main(argv: list[str]) -> int:
     return 0
 
 
-def fast_path_turns(concurrency: int, duration: float, reps: int) -> dict[str, Any]:
+PG_ADMIN = os.environ.get("KEFU_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+
+
+@contextlib.contextmanager
+def _database(db: str, work: Path, name: str) -> Iterator[str]:
+    """A fresh database of the kind asked for: a SQLite file, or a new PostgreSQL database (dropped after)."""
+    if db == "sqlite":
+        yield f"sqlite:///{work / (name + '.db')}"
+        return
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    dbname = f"kefu_bench_{name}_{os.getpid()}"
+    with admin.connect() as c:
+        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{dbname}"'))
+        c.execute(sa.text(f'CREATE DATABASE "{dbname}"'))
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + dbname
+    finally:
+        with admin.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def fast_path_turns(concurrency: int, duration: float, reps: int, db: str = "sqlite") -> dict[str, Any]:
     from bench.run import Proc, base_env, free_port, wait_http
 
     questions = fast_path_questions(400)
@@ -245,9 +271,11 @@ def fast_path_turns(concurrency: int, duration: float, reps: int) -> dict[str, A
             for mode in ("new", "repeated"):
                 port = free_port()
                 env = base_env()
+                database = contextlib.ExitStack()
+                url = database.enter_context(_database(db, work, f"fast{rep}{mode}"))
                 env.update(
                     {
-                        "KEFU_DATABASE_URL": f"sqlite:///{work / f'fast{rep}{mode}.db'}",
+                        "KEFU_DATABASE_URL": url,
                         "KEFU_ENGINE__BACKEND": "openai",
                         "KEFU_ENGINE__BASE_URL": "http://127.0.0.1:9/v1",  # never called on the fast path
                         "KEFU_LOG_LEVEL": "WARNING",
@@ -273,7 +301,10 @@ def fast_path_turns(concurrency: int, duration: float, reps: int) -> dict[str, A
                     results[mode].append(res)
                 finally:
                     proc.stop()
-    summary: dict[str, Any] = {"questions": len(questions), "concurrency": concurrency, "duration": duration}
+                    database.close()
+    summary: dict[str, Any] = {
+        "questions": len(questions), "concurrency": concurrency, "duration": duration, "db": db,
+    }  # fmt: skip
     for mode, runs in results.items():
         summary[mode] = {
             k: statistics.median(r[k] for r in runs) for k in ("turns_s", "p50_ms", "p99_ms", "turns", "errors")
@@ -370,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     ap.add_argument("--only", choices=["search", "import", "fast"], default=None)
+    ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite", help="--only fast: the database")
+    ap.add_argument("--clients", type=int, default=16, help="--only fast: concurrent clients")
     a = ap.parse_args(argv)
     quick = a.quick or os.environ.get("BENCH_QUICK", "") not in ("", "0")
     from bench.run import machine_info
@@ -383,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         print(import_throughput(10 if quick else 30))
         return 0
     if a.only == "fast":
-        print(fast_path_turns(16, 5 if quick else 10, 1 if quick else 3))
+        print(json.dumps(fast_path_turns(a.clients, 5 if quick else 10, 1 if quick else 3, a.db)))
         return 0
     search = search_scale([10_000, 100_000], 100 if quick else 400)
     imp = import_throughput(10 if quick else 30)

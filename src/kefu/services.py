@@ -65,7 +65,7 @@ def knowledge_base(store: Store, settings: Settings) -> KnowledgeBase:
 
 
 def build_services(settings: Settings, engine: Engine | None = None) -> Services:
-    store = Store(settings.database_url)
+    store = Store(settings.database_url, timeout_s=settings.database_timeout_s)
     if settings.setup_on_start:
         setup_database(store, settings)
     kb = knowledge_base(store, settings)

@@ -20,6 +20,7 @@ from kefu.conversation.types import Delivered, Reply, Retraction, Source, Turn
 from kefu.engines.base import EngineError, StreamStats
 from kefu.guard.service import ReplyFilter
 from kefu.ops import metrics
+from kefu.store.db import DatabaseDeadline
 from kefu.store.repo import Store, TurnContext
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ class _Delivery:
         try:
             try:
                 first = await anext(it, None)
-                await asyncio.wrap_future(recorded)
+                await self.store.wait(recorded)
                 if first is not None:
                     self.opened.clock.first_token()
                     self._keep(first)
@@ -168,7 +169,7 @@ class _Delivery:
                 stand_in = self.outcome.stand_in
                 fallback = stand_in(bool(self.parts)) if stand_in is not None else ""
                 self.parts.append(fallback)
-                await asyncio.wrap_future(recorded)
+                await self.store.wait(recorded)
                 yield fallback
             self.ended = True
         finally:
@@ -176,7 +177,10 @@ class _Delivery:
             await aclose(it)
         reply = self.reply() if self.reply is not None else None
         if reply is not None:
-            reply.message_id = await asyncio.wrap_future(written)
+            try:
+                reply.message_id = await self.store.wait(written)
+            except DatabaseDeadline:  # the reply went out; its row is written when the database answers
+                log.warning("reply sent, its write still pending", extra={"session_id": self.opened.ctx.session_id})
 
     def _keep(self, delta: str) -> None:
         """What the customer has now: a Retraction replaces all they were shown."""

@@ -119,6 +119,8 @@ class Settings(BaseSettings):
     # it starts several workers.
     setup_on_start: bool = True
     database_url: str = "sqlite:///./data/kefu.db"
+    # The longest a turn waits for one database call (a partitioned server that never answers): then 503.
+    database_timeout_s: float = Field(5.0, gt=0, le=600)
     engine: EngineSettings = EngineSettings()
     guard: GuardSettings = GuardSettings()
     policy: PolicySettings = PolicySettings()

@@ -9,6 +9,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,7 +33,16 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # A server that does not answer must not hold a thread for ever: connecting gives up after 5 s, and TCP
+    # keepalives find a dead peer; a partition that still accepts bytes is bounded by Store's deadline.
+    connect_args = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+                    "keepalives_count": 3}  # fmt: skip
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args=connect_args)
+
+
+class DatabaseDeadline(sa_exc.TimeoutError):
+    """A database call that took longer than its deadline (a partition: the server takes bytes and never
+    answers). Counted as the database being unavailable: the customer gets a 503, not a wait without end."""
 
 
 def migrate(engine: Engine) -> None:

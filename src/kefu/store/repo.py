@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from kefu.store.accounts import AccountQueries
 from kefu.store.audit import AuditQueries
 from kefu.store.audit import append as audit_append
-from kefu.store.db import make_engine, migrate, session_factory
+from kefu.store.db import DatabaseDeadline, make_engine, migrate, session_factory
 from kefu.store.knowledge import KnowledgeQueries
 from kefu.store.models import BotProfile, ChatSession, Customer, MatchLabel, Message, PiiVaultEntry, Tenant, utcnow
 from kefu.store.outbox import OutboxQueries
@@ -147,7 +147,8 @@ class Store(KnowledgeQueries, AccountQueries, AuditQueries, OutboxQueries):
     cache_ttl_s = 5.0
     bot_cache_tenants = 1024  # tenants whose bot profiles are kept, least recently used out first
 
-    def __init__(self, url: str, *, workers: int | None = None) -> None:
+    def __init__(self, url: str, *, workers: int | None = None, timeout_s: float = 5.0) -> None:
+        self.timeout_s = timeout_s  # what `run` and `wait` wait at most for a database call
         # tenant -> (its bot profiles by name, expiry): keyed by tenant, never by the client-chosen service type
         self._bot_cache: OrderedDict[str, tuple[dict[str, BotView], float]] = OrderedDict()
         self._bot_lock = threading.Lock()
@@ -173,7 +174,15 @@ class Store(KnowledgeQueries, AccountQueries, AuditQueries, OutboxQueries):
         self.engine.dispose()
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return await asyncio.wrap_future(self._pool.submit(fn, *args, **kwargs))
+        return await self.wait(self._pool.submit(fn, *args, **kwargs))
+
+    async def wait(self, future: Future[T]) -> T:
+        """The result of a submitted call, within the deadline (`DatabaseDeadline` after it: the call goes on in
+        its thread, and whatever it writes is written)."""
+        try:
+            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), self.timeout_s)
+        except TimeoutError as e:
+            raise DatabaseDeadline(f"database call took more than {self.timeout_s:g} s") from e
 
     def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
         """Run without waiting: for writes that must happen even if the caller is cancelled."""
