@@ -173,6 +173,9 @@ def start_kefu(
             # Every request reaches the engine: the load generator repeats a dozen first questions, which the
             # answer cache would otherwise answer after their first time (docs/benchmarks.md, knowledge section).
             "KEFU_ANSWER_CACHE_SIZE": "0",
+            # One load generator on one address: the per-address and per-customer limits would refuse most of it.
+            "KEFU_AUTH__RATE_LIMITS__IP": "0",
+            "KEFU_AUTH__RATE_LIMITS__CUSTOMER": "0",
             # Knowledge changes reach the workers over Redis when it runs here: no version read per question.
             **({"KEFU_REDIS_URL": "redis://127.0.0.1:6379/0"} if _redis_up() else {}),
             **(extra_env or {}),
