@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.knowledge
 	$(BIN)/python -m bench.accounts
+	$(BIN)/python -m bench.first_word
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

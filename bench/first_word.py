@@ -7,7 +7,8 @@ The engine is bench/standin_engine.py (a STAND-IN, not a model: first token afte
 Chinese reply with punctuation, `--reply zh`). kefu is told to write every reply with the engine
 (`policy.generation=always`) so that each question reaches it, and the answer cache is off.
 
-Run: `python -m bench.first_word [--questions 40 --reps 3]`; writes a section of docs/benchmarks.md.
+Run: `python -m bench.first_word [--questions 40 --reps 3]` (part of `make bench`); writes a section of
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -117,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     args = ap.parse_args(argv)
+    if os.environ.get("BENCH_QUICK", "") not in ("", "0"):  # `BENCH_QUICK=1 make bench`: a smoke run
+        args.questions, args.reps = 6, 1
     qs = questions(args.questions)
     results: dict[str, list[dict[str, Any]]] = {"early": [], "sentence": []}
     with tempfile.TemporaryDirectory() as tmp:
@@ -168,7 +172,7 @@ def write(path: Path, results: dict[str, list[dict[str, Any]]], machine: dict[st
             "## The customer's first word (chat stream, one conversation, distinct questions, guard on)",
             "",
             f"Machine: {machine.get('cpu', '?')}, cores {machine.get('cores', '?')}, commit "
-            f"{machine.get('commit', '?')}. `python -m bench.first_word` (not part of `make bench` yet).",
+            f"{machine.get('commit', '?')}. `python -m bench.first_word` (part of `make bench`).",
             "",
             "kefu's `POST /api/chat/stream` (what the chat page reads: time to the first `delta` event) against the "
             "stand-in engine called directly (time to its first content chunk), alternating, one conversation, "
