@@ -4,6 +4,7 @@ elsewhere it skips with the reason printed."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -15,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -320,3 +322,39 @@ async def redis_client():  # type: ignore[no-untyped-def]
         missing("redis not reachable at 127.0.0.1:6379")
     yield client
     await client.aclose()
+
+
+def until(check: Callable[[], Any], timeout_s: float, what: str, every_s: float = 0.05,
+          ignore: tuple[type[BaseException], ...] = ()) -> Any:  # fmt: skip
+    """check() until it returns something truthy, and its value; fails after timeout_s naming `what`. Errors of
+    the `ignore` kinds (a server still starting) count as not yet."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            value = check()
+        except ignore:
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(every_s)
+
+
+async def delete_outbox_topology(amqp_url: str, prefix: str, kinds: tuple[str, ...] = ("handoff", "webhook")) -> None:
+    """A test run's outbox exchange and queues on the broker (the default retries' delay queues included)."""
+    import aio_pika
+
+    from kefu.outbox.relay import OutboxRelay
+
+    probe = OutboxRelay(None, amqp_url, {}, prefix=prefix, kinds=list(kinds))  # type: ignore[arg-type]
+    connection = await asyncio.wait_for(aio_pika.connect(amqp_url), 5)
+    try:
+        channel = await connection.channel()
+        for kind in kinds:
+            top = probe.topology(kind)
+            for name in (top.queue, top.dead, *top.delays):
+                await channel.queue_delete(name)
+        await channel.exchange_delete(f"{prefix}.outbox")
+    finally:
+        await connection.close()

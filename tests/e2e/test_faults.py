@@ -44,10 +44,18 @@ from bench.standin_engine import TOKENS
 from kefu.app import create_app
 from kefu.conversation.cache import SharedAnswerCache, shared_prefix
 from kefu.ops.settings import AuthSettings, EngineSettings, GuardSettings, RateLimits
-from kefu.outbox import OutboxRelay
 from kefu.services import Services
 from kefu.store.models import Message, OutboxEvent
-from tests.conftest import ServerThread, free_port, fresh_pg_database, make_settings, missing, sse_events
+from tests.conftest import (
+    ServerThread,
+    delete_outbox_topology,
+    free_port,
+    fresh_pg_database,
+    make_settings,
+    missing,
+    sse_events,
+    until,
+)
 from tests.faultproxy import FaultProxy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -261,22 +269,7 @@ def _delete_keys(pattern: str) -> None:
 
 
 def _delete_queues(prefix: str) -> None:
-    async def delete() -> None:
-        import aio_pika
-
-        connection = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/", timeout=5)
-        try:
-            channel = await connection.channel()
-            probe = OutboxRelay(None, None, {}, prefix=prefix, kinds=["handoff"])  # type: ignore[arg-type]
-            for kind in ("handoff", "webhook"):
-                top = probe.topology(kind)
-                for name in (top.queue, top.dead, *top.delays):
-                    await channel.queue_delete(name)
-            await channel.exchange_delete(f"{prefix}.outbox")
-        finally:
-            await connection.close()
-
-    asyncio.run(delete())
+    asyncio.run(delete_outbox_topology("amqp://guest:guest@127.0.0.1:5672/", prefix))
 
 
 @pytest.fixture(autouse=True)
@@ -288,15 +281,6 @@ def healed(stack: Stack) -> Iterator[None]:
 
 
 # --- helpers ----------------------------------------------------------------------------------------------------
-def until(check: Callable[[], T], timeout_s: float, what: str, every_s: float = 0.05) -> T:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(every_s)
 
 
 @dataclass

@@ -37,8 +37,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from kefu.outbox.relay import OutboxRelay
-from tests.conftest import fresh_pg_database
+from tests.conftest import delete_outbox_topology, fresh_pg_database
 from tests.e2e.cluster import (
     AMQP_URL,
     REDIS_URL,
@@ -121,19 +120,7 @@ def wait_for_handoffs(webhook: Webhook, sessions: set[str], timeout: float) -> N
 
 async def delete_topology() -> None:
     """This run's exchange and queues on the broker (kinds "handoff" and "webhook", the default retries)."""
-    import aio_pika
-
-    probe = OutboxRelay(None, AMQP_URL, {}, prefix=PREFIX, kinds=["handoff", "webhook"])  # type: ignore[arg-type]
-    connection = await asyncio.wait_for(aio_pika.connect(AMQP_URL), 5)
-    try:
-        channel = await connection.channel()
-        for kind in probe.kinds:
-            top = probe.topology(kind)
-            for name in (top.queue, top.dead, *top.delays):
-                await channel.queue_delete(name)
-        await channel.exchange_delete(f"{PREFIX}.outbox")
-    finally:
-        await connection.close()
+    await delete_outbox_topology(AMQP_URL, PREFIX)
 
 
 @dataclass(eq=False)

@@ -23,7 +23,7 @@ import yaml
 
 from kefu.app import create_app
 from kefu.ops.settings import EngineSettings
-from tests.conftest import ServerThread, free_port, make_settings, missing
+from tests.conftest import ServerThread, free_port, make_settings, missing, until
 
 pytestmark = pytest.mark.slow
 
@@ -72,15 +72,7 @@ def test_every_alert_fires_in_promtool_unit_tests() -> None:
 
 def _wait(what: str, probe: Callable[[], Any], timeout_s: float, every_s: float = 0.25) -> Any:
     """probe() until it returns something truthy; its value. Fails after timeout_s, naming `what`."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        with contextlib.suppress(httpx.HTTPError):
-            value = probe()
-            if value:
-                return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(every_s)
+    return until(probe, timeout_s, what, every_s, ignore=(httpx.HTTPError,))
 
 
 @contextlib.contextmanager
