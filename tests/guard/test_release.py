@@ -146,3 +146,37 @@ async def test_an_unrelated_beginning_shown_early_is_withdrawn() -> None:
     assert out[0] and not isinstance(out[0], Retraction)  # the beginning went out at once
     assert isinstance(out[-1], Retraction) and str(out[-1]) == FALLBACK
     assert [p.kind for p in check.problems] == ["unrelated"]
+
+
+def test_auto_releases_early_for_a_real_engine_and_holds_the_embedded_model(tmp_path: Path) -> None:
+    """SmolLM2-135M (the embedded model) had 4 of 4 generated replies withdrawn on `make run` with generation on,
+    after showing 7 to 60 characters of loops: "auto" holds its sentences, and any other engine's go out early."""
+    from kefu.guard.service import Guard
+    from kefu.ops.settings import GuardSettings
+
+    def mode(output: str, **kw: bool) -> bool | None:
+        guard = Guard(GuardSettings(vault_key_file=str(tmp_path / "k"), injection=False, output=output), None)  # type: ignore[arg-type]
+        f = guard.reply_filter("q", [], [], lambda partial: "", **kw)
+        return None if f is None else f.early
+
+    assert mode("auto") is True and mode("auto", embedded_engine=True) is False
+    assert mode("auto", retractable=False) is False and mode("early", embedded_engine=True) is True
+    assert mode("sentence") is False and mode("off") is None
+
+
+async def test_held_sentences_of_a_reply_that_turns_into_a_loop_are_withdrawn_where_the_channel_can() -> None:
+    reply = "看到我们的衣服，是一种美好的感觉。" + "美女美女的美女美女。" * 6
+
+    async def deltas() -> AsyncIterator[str]:
+        for i in range(0, len(reply), 3):
+            yield reply[i : i + 3]
+
+    for retractable in (True, False):
+        check = ReplyFilter("衣服什么材质", [], ["衣服什么材质"], lambda p: FALLBACK + ("+" if p else ""),
+                            retractable=retractable)  # fmt: skip
+        out = [d async for d in check(deltas())]
+        assert out[0] == "看到我们的衣服，是一种美好的感觉。" and [p.kind for p in check.problems] == ["degenerate"]
+        if retractable:  # the chat page: the whole reply gives way to the policy's next option
+            assert isinstance(out[-1], Retraction) and str(out[-1]) == FALLBACK
+        else:  # an OpenAI-style stream: what went out stands, a note ends it
+            assert out[-1] == FALLBACK + "+" and not isinstance(out[-1], Retraction)

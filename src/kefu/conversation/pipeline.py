@@ -163,7 +163,7 @@ class Pipeline:
         check = self.guard.reply_filter(
             question, grounds, customer_said, lambda partial: _stand_in(turn.text, fallback.text, partial, "guard"),
             instructions=bot.system_prompt, relatedness=await self.kb.relatedness(turn.tenant, look, version),
-            retractable=turn.retractable,
+            retractable=turn.retractable, embedded_engine=self.engine.backend == "llamacpp",
         )  # fmt: skip
         return Outcome(
             check(deltas) if check is not None else deltas, f"{self.engine.backend}:{self.engine.model}", sources,

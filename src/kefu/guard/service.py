@@ -137,16 +137,22 @@ class Guard:
         instructions: str = "",
         relatedness: Relatedness | None = None,
         retractable: bool = True,
+        embedded_engine: bool = False,
     ) -> ReplyFilter | None:
         """A filter for one generated reply, or None when the output guard is off. `instructions`: the bot's
         system prompt, which a reply must not recite. `relatedness`: how close a text is to the question and
         to the sources (cosines), for the check that a reply is about them at all. `retractable`: whether the
-        channel can withdraw text it showed (an OpenAI-style stream cannot: its sentences are held back)."""
+        channel can withdraw text it showed (an OpenAI-style stream cannot: its sentences are held back).
+        `embedded_engine`: the reply comes from the small model that ships with kefu, whose replies mostly fail
+        (loops, text about nothing): "auto" holds its sentences, so that a customer never glimpses them."""
         if self.settings.output == "off":
             return None
         related = relatedness if self.settings.related else None
-        early = self.settings.output == "early" and retractable
-        return ReplyFilter(question, list(sources), list(customer_texts), fallback, instructions, related, early)
+        mode = self.settings.output
+        early = retractable and (mode == "early" or (mode == "auto" and not embedded_engine))
+        return ReplyFilter(
+            question, list(sources), list(customer_texts), fallback, instructions, related, early, retractable
+        )
 
 
 class ReplyFilter:
@@ -178,8 +184,10 @@ class ReplyFilter:
         instructions: str = "",
         relatedness: Relatedness | None = None,
         early: bool = False,
+        retractable: bool = False,
     ) -> None:
         self.early = early
+        self.retractable = retractable or early
         self.question = question
         self.relatedness = relatedness
         self.sources = sources
@@ -304,6 +312,14 @@ class ReplyFilter:
             if close is not None:
                 await close()  # stops the engine when a sentence failed
 
+    def _held_failed(self, said: bool) -> str:
+        """Held sentences: what replaces the rest of a failed reply. Sentences that passed stand, with a note after
+        them, unless the whole reply is at fault (a loop, the wrong language) and the channel can withdraw them."""
+        whole = any(p.kind not in ("unsupported_claim", "pii_leak") for p in self.problems)
+        if said and whole and self.retractable:
+            return Retraction(self.fallback(False))
+        return self.fallback(said)
+
     async def _held(self, deltas: AsyncIterator[str]) -> AsyncIterator[str]:
         said = False  # whether some text went out
         pending = ""
@@ -320,12 +336,12 @@ class ReplyFilter:
                         grew = len(pending) // self.LONG_PENDING > (len(pending) - len(delta)) // self.LONG_PENDING
                         if grew and (why := self._loops.peek(pending[-TAIL:])) is not None:
                             self._failed((output.Problem(DEGENERATE, None, why),))
-                            yield self.fallback(said)
+                            yield self._held_failed(said)
                             return
                         continue
                     ready, pending = pending[:cut], pending[cut:]
                     if not self._check(ready):
-                        yield self.fallback(said)
+                        yield self._held_failed(said)
                         return
                     if not said and self.relatedness is not None:
                         held = held + ready
@@ -346,7 +362,7 @@ class ReplyFilter:
                     yield held
                 raise
             if pending and not self._check(pending):
-                yield self.fallback(said)
+                yield self._held_failed(said)
                 return
             if held or pending:
                 rest, held = held + pending, ""

@@ -51,8 +51,10 @@ class GuardSettings(BaseModel):
     # Each sentence of a generated reply is checked as it ends. "early": its text goes out as it arrives up to
     # where a claim could begin (an amount, a date, a link, a promise ...), and a reply that fails is withdrawn
     # where the channel can (the chat page, SSE, WebSocket; OpenAI-style streams hold sentences as "sentence"
-    # does); "sentence": each whole sentence is held until checked; "off": no output check.
-    output: Literal["early", "sentence", "off"] = "early"
+    # does); "sentence": each whole sentence is held until checked; "auto": early with a real engine, sentence
+    # with the embedded SmolLM2 (most of its replies fail the checks: held, none is ever glimpsed); "off": no
+    # output check.
+    output: Literal["auto", "early", "sentence", "off"] = "auto"
     # a generated reply's beginning must be about the question or its sources (one embedding per reply; the
     # first sentences are held until 16 characters can be judged)
     related: bool = True
