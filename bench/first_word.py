@@ -155,7 +155,11 @@ def write(path: Path, results: dict[str, list[dict[str, Any]]], machine: dict[st
         return statistics.median(r[key] for r in results[mode])
 
     rows = []
-    for mode, label in (("early", "**default** (`guard.output=auto`: early with an engine other than the embedded one)"), ("sentence", "`guard.output=sentence`")):
+    labels = (
+        ("early", "**default** (`guard.output=auto`: early with an engine other than the embedded one)"),
+        ("sentence", "`guard.output=sentence`"),
+    )
+    for mode, label in labels:
         replaced = sum(r["replaced"] for r in results[mode])
         n = sum(r["n"] for r in results[mode])
         fast = sum(r["without_engine"] for r in results[mode])
