@@ -938,6 +938,7 @@ NOT_TENANT_SCOPED: dict[str, str] = {
     "close": "infrastructure: shuts the thread pool and the engine down",
     "run": "infrastructure: runs a callable on the store's thread pool",
     "submit": "infrastructure: runs a callable on the store's thread pool without waiting",
+    "wait": "infrastructure: waits for a submitted call, within the database deadline",
     "tenant_ids": "about tenants themselves: the list of tenant ids (operator and background jobs)",
     "audit_tenants": "about tenants themselves: the tenants that have an audit chain (operator CLI)",
     "ensure_tenant": "about tenants themselves: creates a tenant and its default bot",
