@@ -141,7 +141,8 @@ class Pipeline:
 
         # 8. The policy: an answer it is sure of (the FAQ entry, a document's sentences quoted, or the engine
         #    writing from the sources), else a clarification, an honest decline or a person.
-        generate = generation_on(policy, self.engine.backend == "llamacpp")
+        embedded = self.engine.backend == "llamacpp"  # the small model that ships with kefu
+        generate = generation_on(policy, embedded)
         decision = decide(turn.text, look, policy, state, self.confidence, generate=generate)
         metrics.POLICY.labels(decision.action).inc()
         if decision.action != "generate":
@@ -163,7 +164,7 @@ class Pipeline:
         check = self.guard.reply_filter(
             question, grounds, customer_said, lambda partial: _stand_in(turn.text, fallback.text, partial, "guard"),
             instructions=bot.system_prompt, relatedness=await self.kb.relatedness(turn.tenant, look, version),
-            retractable=turn.retractable, embedded_engine=self.engine.backend == "llamacpp",
+            retractable=turn.retractable, embedded_engine=embedded,
         )  # fmt: skip
         return Outcome(
             check(deltas) if check is not None else deltas, f"{self.engine.backend}:{self.engine.model}", sources,

@@ -240,13 +240,7 @@ class ReplyFilter:
         related: asyncio.Task[bool] | None = None
 
         def failed() -> str:
-            """The policy's next option in place of what was shown, unless checked sentences went out and only
-            a claim in a later one failed: they stand, and a note ends the reply. A loop, an unrelated beginning
-            or the wrong language is the whole reply's fault: all of it is withdrawn."""
-            if not shown:
-                return self.fallback(False)
-            claims_only = all(p.kind in ("unsupported_claim", "pii_leak") for p in self.problems)
-            return self.fallback(True) if passed and claims_only else Retraction(self.fallback(False))
+            return self._replacement(bool(shown), passed)
 
         it = deltas.__aiter__()
         try:
@@ -278,8 +272,8 @@ class ReplyFilter:
                             return
                         sent = ""
                     end = release_end(pending, out)
-                    if end > out and self._loops.echoes(pending[:end]):
-                        end = max(out, _clause_start(pending, end))  # what may be a sentence said again waits
+                    if end > out and (echo := self._loops.echo_start(pending[:end])) is not None:
+                        end = max(out, echo)  # what may be a sentence said again waits
                     if end > out:
                         sent, out = sent + pending[out:end], end
                     if sent:
@@ -312,13 +306,18 @@ class ReplyFilter:
             if close is not None:
                 await close()  # stops the engine when a sentence failed
 
-    def _held_failed(self, said: bool) -> str:
-        """Held sentences: what replaces the rest of a failed reply. Sentences that passed stand, with a note after
-        them, unless the whole reply is at fault (a loop, the wrong language) and the channel can withdraw them."""
+    def _replacement(self, shown: bool, passed: bool) -> str:
+        """What replaces the rest of a failed reply (`shown`: some of it went out; `passed`: a checked sentence
+        did). Nothing shown: the policy's next option. Sentences that passed stand, with a note after them, when
+        only a claim failed; a loop, an unrelated beginning or the wrong language is the whole reply's fault, and
+        a reply shown before any sentence passed has nothing to stand: where the channel can, all of it is
+        withdrawn (a Retraction of the policy's next option)."""
+        if not shown:
+            return self.fallback(False)
         whole = any(p.kind not in ("unsupported_claim", "pii_leak") for p in self.problems)
-        if said and whole and self.retractable:
+        if self.retractable and (whole or not passed):
             return Retraction(self.fallback(False))
-        return self.fallback(said)
+        return self.fallback(True)
 
     async def _held(self, deltas: AsyncIterator[str]) -> AsyncIterator[str]:
         said = False  # whether some text went out
@@ -336,12 +335,12 @@ class ReplyFilter:
                         grew = len(pending) // self.LONG_PENDING > (len(pending) - len(delta)) // self.LONG_PENDING
                         if grew and (why := self._loops.peek(pending[-TAIL:])) is not None:
                             self._failed((output.Problem(DEGENERATE, None, why),))
-                            yield self._held_failed(said)
+                            yield self._replacement(said, said)
                             return
                         continue
                     ready, pending = pending[:cut], pending[cut:]
                     if not self._check(ready):
-                        yield self._held_failed(said)
+                        yield self._replacement(said, said)
                         return
                     if not said and self.relatedness is not None:
                         held = held + ready
@@ -362,7 +361,7 @@ class ReplyFilter:
                     yield held
                 raise
             if pending and not self._check(pending):
-                yield self._held_failed(said)
+                yield self._replacement(said, said)
                 return
             if held or pending:
                 rest, held = held + pending, ""
@@ -374,17 +373,6 @@ class ReplyFilter:
             close = getattr(it, "aclose", None)
             if close is not None:
                 await close()  # stops the engine when a sentence failed
-
-
-_CLAUSE_END = re.compile(r"[。！？；!?\n.，,：:]+")
-
-
-def _clause_start(text: str, end: int) -> int:
-    """Where the clause that `text[:end]` ends in begins."""
-    start = 0
-    for m in _CLAUSE_END.finditer(text, 0, end):
-        start = m.end()
-    return start
 
 
 def _last_sentence_end(text: str, start: int = 0) -> int:

@@ -25,7 +25,8 @@ DEGENERATE = "degenerate"
 MAX_UNIT = 40
 REPEATS = 4
 CHAR_RUN = re.compile(r"([^\W\d_])\1{7,}")
-SENTENCE = re.compile(r"[^。！？；!?\n.，,：:]+")  # sentences and clauses
+CLAUSE_MARKS = "。！？；!?\n.，,：:"  # what ends a sentence or a clause
+SENTENCE = re.compile(f"[^{re.escape(CLAUSE_MARKS)}]+")  # sentences and clauses
 TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z]+(?:'[a-z]+)?")
 _NOT_TEXT = re.compile(r"[\W_]+")  # what a copy of the instructions is compared without
 _SPACE = re.compile(r"\s+")
@@ -61,13 +62,20 @@ class LoopWatch:
             self._openings.update(key[:i] for i in range(1, len(key) + 1))
         return reason
 
-    def echoes(self, unfinished: str) -> bool:
-        """Whether the last clause of an unfinished sentence could still become a copy of an earlier clause (it
-        is, so far, the beginning of one): held back until it ends or turns into something else."""
+    def echo_start(self, unfinished: str) -> int | None:
+        """Where the last clause of an unfinished sentence begins, when it could still become a copy of an earlier
+        clause (it is, so far, the beginning of one): held back until it ends or turns into something else. Read
+        from the end: the cost is the clause's length, not the sentence's."""
         if not self._openings:
-            return False
-        last = SENTENCE.findall(unfinished.lower())
-        return bool(last) and _NOT_TEXT.sub("", last[-1]) in self._openings
+            return None
+        end = len(unfinished)
+        while end and unfinished[end - 1] in CLAUSE_MARKS:  # a clause that just ended
+            end -= 1
+        start = end
+        while start and unfinished[start - 1] not in CLAUSE_MARKS:
+            start -= 1
+        key = _NOT_TEXT.sub("", unfinished[start:end].lower())
+        return start if key and key in self._openings else None
 
     def peek(self, part: str) -> str | None:
         return self._judge(part)[0]
